@@ -1,0 +1,449 @@
+"""Load ``sources.toml`` (and find ``rules.toml``) into frozen dataclasses.
+
+Every problem in the file is collected and reported at once, each naming the file, the table or
+source id, and the key; unknown keys list the allowed ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.errors import ConfigError
+from pipeline.fetch.kinds import KINDS
+from pipeline.models import Source
+
+CONFIG_ENV = "LENDWATCH_CONFIG"
+PASSWORD_ENV = "LENDWATCH_SMTP_PASSWORD"
+
+SOURCE_ID_RE = re.compile(r"^[a-z0-9-]+$")
+DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+SEVERITY_CHOICES = ("high", "medium", "low")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    timezone: str = "Asia/Shanghai"
+    rules: Path = Path("rules.toml")
+    user_agent: str = "lendwatch/0.1 (+https://github.com/lendwatch/lendwatch; policy monitor)"
+    concurrency: int = 16
+    per_host: int = 2
+    retention_days: int = 180
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "lendwatch.db"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    address: str
+    topics: tuple[str, ...] = ()  # empty = every topic
+    min_severity: str = "low"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailConfig:
+    host: str
+    port: int
+    security: str  # none | starttls | ssl
+    sender: str
+    recipients: tuple[Recipient, ...]
+    username: str = ""
+    timeout_seconds: float = 30.0
+
+    @property
+    def password(self) -> str:
+        """Only ever from the environment."""
+        return os.environ.get(PASSWORD_ENV, "")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    at: str = "08:00"
+    language: str = "zh"
+    send_empty: bool = False
+    max_items: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    min_severity: str = "high"  # high | medium | low | off
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    url: str
+    name: str = ""
+    min_severity: str = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    settings: Settings
+    sources: tuple[Source, ...]
+    email: EmailConfig | None = None
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    notify: tuple[NotifyConfig, ...] = ()
+
+    def source(self, source_id: str) -> Source:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        raise KeyError(source_id)
+
+
+def parse_duration(value: object) -> int:
+    """``"30m"`` -> 1800. Integers are seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '30m'")
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str):
+        m = DURATION_RE.match(value)
+        if m and int(m.group(1)) > 0:
+            return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    raise ValueError(f"expected a duration like '30m', '2h', '1d', got {value!r}")
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV, "sources.toml"))
+
+
+class _Problems:
+    """Collects problems for one file; ``where`` prefixes name the table/source and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{self.path}: {where}: {message}")
+
+
+# key -> (accepted types, required)
+_T = type | tuple[type, ...]
+SETTINGS_KEYS: Mapping[str, _T] = {
+    "data_dir": str,
+    "timezone": str,
+    "rules": str,
+    "user_agent": str,
+    "concurrency": int,
+    "per_host": int,
+    "retention_days": int,
+}
+EMAIL_KEYS: Mapping[str, _T] = {
+    "host": str,
+    "port": int,
+    "security": str,
+    "username": str,
+    "sender": str,
+    "recipients": list,
+    "timeout": (int, float),
+}
+EMAIL_REQUIRED = ("host", "sender", "recipients")
+RECIPIENT_KEYS: Mapping[str, _T] = {"address": str, "topics": list, "min_severity": str}
+DIGEST_KEYS: Mapping[str, _T] = {"at": str, "language": str, "send_empty": bool, "max_items": int}
+ALERTS_KEYS: Mapping[str, _T] = {"min_severity": str}
+NOTIFY_KEYS: Mapping[str, _T] = {"url": str, "name": str, "min_severity": str}
+SOURCE_KEYS: Mapping[str, _T] = {
+    "id": str,
+    "name": str,
+    "kind": str,
+    "url": str,
+    "every": (str, int),
+    "authority": str,
+    "issuer": str,
+    "timezone": str,
+    "language": str,
+    "enabled": bool,
+    "method": str,
+    "headers": dict,
+    "body": str,
+    "min_items": int,
+    "max_bytes": int,
+    "timeout": (int, float),
+}
+SOURCE_REQUIRED = ("id", "name", "kind", "url")
+TOP_KEYS = ("settings", "email", "digest", "alerts", "notify", "sources")
+AUTHORITIES = ("regulator", "association", "media")
+
+
+def _type_name(t: _T) -> str:
+    names = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    names.update({list: "array", dict: "table"})
+    if isinstance(t, tuple):
+        return " or ".join(names.get(x, x.__name__) for x in t)
+    return names.get(t, t.__name__)
+
+
+def _check_table(
+    table: Mapping[str, Any],
+    allowed: Mapping[str, _T],
+    where: str,
+    problems: _Problems,
+    required: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Check keys and types; return only the valid entries."""
+    good: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in allowed:
+            problems.add(
+                f"{where}.{key}", f"unknown key; allowed keys: {', '.join(sorted(allowed))}"
+            )
+            continue
+        expected = allowed[key]
+        is_bool = isinstance(value, bool)
+        bool_ok = expected is bool or (isinstance(expected, tuple) and bool in expected)
+        if not isinstance(value, expected) or (is_bool and not bool_ok):
+            problems.add(
+                f"{where}.{key}",
+                f"expected {_type_name(expected)}, got {type(value).__name__} {value!r}",
+            )
+            continue
+        good[key] = value
+    for key in required:
+        if key not in table:
+            problems.add(f"{where}.{key}", "missing required key")
+    return good
+
+
+def _check_tz(name: str, where: str, problems: _Problems) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add(where, f"unknown time zone {name!r}")
+        return False
+    return True
+
+
+def _check_severity(value: str, where: str, problems: _Problems, *, allow_off: bool) -> None:
+    allowed = (*SEVERITY_CHOICES, "off") if allow_off else SEVERITY_CHOICES
+    if value not in allowed:
+        problems.add(where, f"expected one of {', '.join(allowed)}, got {value!r}")
+
+
+def _load_sources(
+    raw: object, settings_tz: str, problems: _Problems
+) -> tuple[Source, ...]:
+    if not isinstance(raw, list):
+        problems.add("sources", "expected an array of tables ([[sources]])")
+        return ()
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for index, table in enumerate(raw):
+        if not isinstance(table, dict):
+            problems.add(f"sources[{index}]", "expected a table")
+            continue
+        sid = table.get("id")
+        label = f"source {sid!r}" if isinstance(sid, str) else f"sources[{index}]"
+        kind_name = table.get("kind")
+        kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
+        allowed: dict[str, _T] = dict(SOURCE_KEYS)
+        if kind is not None:
+            allowed.update(kind.options)
+        good = _check_table(table, allowed, label, problems, SOURCE_REQUIRED)
+        if isinstance(kind_name, str) and kind is None:
+            problems.add(
+                f"{label}.kind",
+                f"unknown kind {kind_name!r}; allowed kinds: {', '.join(sorted(KINDS))}",
+            )
+        if isinstance(sid, str):
+            if not SOURCE_ID_RE.match(sid):
+                problems.add(f"{label}.id", "must match [a-z0-9-]+")
+            if sid in seen:
+                problems.add(f"{label}.id", f"duplicate id (also sources[{seen[sid]}])")
+            seen.setdefault(sid, index)
+        url = good.get("url", "")
+        if url and not re.match(r"^https?://[^/\s]+", url):
+            problems.add(f"{label}.url", f"only http(s) URLs are fetched, got {url!r}")
+        every = 1800
+        if "every" in good:
+            try:
+                every = parse_duration(good["every"])
+            except ValueError as e:
+                problems.add(f"{label}.every", str(e))
+        authority = good.get("authority", "media")
+        if authority not in AUTHORITIES:
+            problems.add(f"{label}.authority", f"expected one of {', '.join(AUTHORITIES)}")
+        tz = good.get("timezone", settings_tz)
+        if "timezone" in good:
+            _check_tz(tz, f"{label}.timezone", problems)
+        method = str(good.get("method", "GET")).upper()
+        if method not in ("GET", "POST"):
+            problems.add(f"{label}.method", "expected GET or POST")
+        headers = good.get("headers", {})
+        if not all(isinstance(v, str) for v in headers.values()):
+            problems.add(f"{label}.headers", "header values must be strings")
+        options = {k: v for k, v in good.items() if k not in SOURCE_KEYS}
+        if kind is not None:
+            missing = kind.required - set(table)
+            for key in sorted(missing):
+                problems.add(f"{label}.{key}", f"missing required key for kind {kind.name!r}")
+            for message in kind.validate(options):
+                problems.add(label, message)
+        if kind is None or any(k not in good for k in SOURCE_REQUIRED):
+            continue
+        sources.append(
+            Source(
+                id=good["id"],
+                name=good["name"],
+                kind=good["kind"],
+                url=url,
+                every_seconds=every,
+                authority=authority,
+                issuer=good.get("issuer"),
+                timezone=tz,
+                language=good.get("language", "zh"),
+                enabled=good.get("enabled", True),
+                method=method,
+                headers=MappingProxyType(dict(headers)),
+                body=good.get("body"),
+                min_items=good.get("min_items", 1),
+                max_bytes=good.get("max_bytes", 5_000_000),
+                timeout_seconds=float(good.get("timeout", 20.0)),
+                options=MappingProxyType(options),
+            )
+        )
+    return tuple(sources)
+
+
+def _load_email(raw: object, problems: _Problems) -> EmailConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add("email", "expected a table")
+        return None
+    good = _check_table(raw, EMAIL_KEYS, "email", problems, EMAIL_REQUIRED)
+    security = good.get("security", "none")
+    if security not in ("none", "starttls", "ssl"):
+        problems.add("email.security", f"expected none, starttls or ssl, got {security!r}")
+    recipients: list[Recipient] = []
+    for i, r in enumerate(good.get("recipients", [])):
+        where = f"email.recipients[{i}]"
+        if isinstance(r, str):
+            recipients.append(Recipient(address=r))
+        elif isinstance(r, dict):
+            g = _check_table(r, RECIPIENT_KEYS, where, problems, ("address",))
+            sev = g.get("min_severity", "low")
+            _check_severity(sev, f"{where}.min_severity", problems, allow_off=False)
+            if "address" in g:
+                topics = tuple(str(t) for t in g.get("topics", []))
+                recipients.append(Recipient(g["address"], topics, sev))
+        else:
+            problems.add(where, "expected an address string or a table with 'address'")
+    if "recipients" in good and not recipients:
+        problems.add("email.recipients", "needs at least one recipient")
+    if any(k not in good for k in EMAIL_REQUIRED):
+        return None
+    return EmailConfig(
+        host=good["host"],
+        port=good.get("port", 465 if security == "ssl" else 25),
+        security=security,
+        sender=good["sender"],
+        recipients=tuple(recipients),
+        username=good.get("username", ""),
+        timeout_seconds=float(good.get("timeout", 30.0)),
+    )
+
+
+def _sub(data: Mapping[str, Any], key: str, problems: _Problems) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        problems.add(key, "expected a table")
+        return {}
+    return value
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read and validate the configuration file. Raises ConfigError with every problem."""
+    path = Path(path) if path is not None else default_config_path()
+    problems = _Problems(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError([f"{path}: file not found"]) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"{path}: cannot read: {e}"]) from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: not valid TOML: {e}"]) from e
+    base = path.resolve().parent
+    for key in data:
+        if key not in TOP_KEYS:
+            problems.add(key, f"unknown table; allowed: {', '.join(TOP_KEYS)}")
+
+    s = _check_table(_sub(data, "settings", problems), SETTINGS_KEYS, "settings", problems)
+    tz = s.get("timezone", "Asia/Shanghai")
+    _check_tz(tz, "settings.timezone", problems)
+    for key in ("concurrency", "per_host", "retention_days"):
+        if key in s and s[key] < 1:
+            problems.add(f"settings.{key}", "must be at least 1")
+    settings = Settings(
+        data_dir=base / s.get("data_dir", "data"),
+        timezone=tz,
+        rules=base / s.get("rules", "rules.toml"),
+        user_agent=s.get("user_agent", Settings.user_agent),
+        concurrency=s.get("concurrency", 16),
+        per_host=s.get("per_host", 2),
+        retention_days=s.get("retention_days", 180),
+    )
+
+    d = _check_table(_sub(data, "digest", problems), DIGEST_KEYS, "digest", problems)
+    if "at" in d and not TIME_RE.match(d["at"]):
+        problems.add("digest.at", f"expected HH:MM (24h), got {d['at']!r}")
+    if d.get("language", "zh") not in ("zh", "en"):
+        problems.add("digest.language", "expected zh or en")
+    digest = DigestConfig(**d)
+
+    a = _check_table(_sub(data, "alerts", problems), ALERTS_KEYS, "alerts", problems)
+    if "min_severity" in a:
+        _check_severity(a["min_severity"], "alerts.min_severity", problems, allow_off=True)
+    alerts = AlertsConfig(**a)
+
+    notify: list[NotifyConfig] = []
+    raw_notify = data.get("notify", [])
+    if not isinstance(raw_notify, list):
+        problems.add("notify", "expected an array of tables ([[notify]])")
+        raw_notify = []
+    for i, n in enumerate(raw_notify):
+        if not isinstance(n, dict):
+            problems.add(f"notify[{i}]", "expected a table")
+            continue
+        g = _check_table(n, NOTIFY_KEYS, f"notify[{i}]", problems, ("url",))
+        if "min_severity" in g:
+            _check_severity(g["min_severity"], f"notify[{i}].min_severity", problems, allow_off=False)
+        if "url" in g:
+            notify.append(NotifyConfig(**g))
+
+    email = _load_email(data.get("email"), problems)
+    sources = _load_sources(data.get("sources", []), tz, problems)
+    if problems.items:
+        raise ConfigError(problems.items)
+    return Config(
+        path=path,
+        settings=settings,
+        sources=sources,
+        email=email,
+        digest=digest,
+        alerts=alerts,
+        notify=tuple(notify),
+    )
