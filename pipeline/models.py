@@ -23,7 +23,10 @@ HEALTH_STATUSES: tuple[str, ...] = ("ok", "blocked", "layout-changed", "error", 
 
 Authority = Literal["regulator", "association", "media"]
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +44,12 @@ class Source:
     language: str = "zh"
     enabled: bool = True
     method: str = "GET"
-    headers: Mapping[str, str] = _EMPTY
+    headers: Mapping[str, str] = field(default_factory=_empty)
     body: str | None = None
     min_items: int = 1  # fewer parsed items than this on a 200 response = layout-changed
     max_bytes: int = 5_000_000
     timeout_seconds: float = 20.0
-    options: Mapping[str, Any] = _EMPTY
+    options: Mapping[str, Any] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,7 @@ class Item:
     body: str = ""
     published: datetime | None = None
     published_raw: str | None = None
-    extra: Mapping[str, str] = _EMPTY
+    extra: Mapping[str, str] = field(default_factory=_empty)
 
     @property
     def id(self) -> str:

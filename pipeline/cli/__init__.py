@@ -1,0 +1,53 @@
+"""The ``lendwatch`` command. The CLI package is the only place that prints.
+
+Each submodule exports ``COMMANDS``; they are registered here explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.cli import classify_cmds, core_cmds, ops_cmds, source_cmds
+from pipeline.config import CONFIG_ENV
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default="sources.toml",
+    envvar=CONFIG_ENV,
+    show_default=True,
+    help="Sources file (env LENDWATCH_CONFIG). Paths in it are relative to its folder.",
+)
+@click.option("-v", "--verbose", count=True, help="-v for HTTP detail, -vv for debug.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
+    """lendwatch: watch regulators and fintech news for changes to online lending."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["verbose"] = verbose
+    level = logging.DEBUG if verbose >= 2 else logging.INFO
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if verbose < 1:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
+
+
+for _module in (core_cmds, source_cmds, classify_cmds, ops_cmds):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def main() -> None:
+    cli(obj={})
