@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli import classify_cmds, core_cmds, ops_cmds, source_cmds
+from pipeline.cli import classify_cmds, core_cmds, digest_cmds, ops_cmds, source_cmds
 from pipeline.config import CONFIG_ENV
 
 
@@ -44,7 +44,7 @@ def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
 
 
-for _module in (core_cmds, source_cmds, classify_cmds, ops_cmds):
+for _module in (core_cmds, source_cmds, classify_cmds, digest_cmds, ops_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

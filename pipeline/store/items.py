@@ -1,0 +1,313 @@
+"""Items and their verdicts: upserts keyed by source + guid, content hash for edits, FTS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from pipeline.models import Item, Verdict
+from pipeline.store.schema import iso, parse_iso, transaction, utcnow
+
+MIGRATIONS = (
+    (
+        "items-0001-create",
+        """
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            source_id TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            url TEXT,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            published TEXT,
+            published_raw TEXT,
+            extra TEXT NOT NULL DEFAULT '{}',
+            content_hash TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            updated_at TEXT,
+            flagged INTEGER NOT NULL DEFAULT 0,
+            severity TEXT,
+            score REAL NOT NULL DEFAULT 0,
+            topics TEXT NOT NULL DEFAULT '[]',
+            verdict TEXT,
+            rules_version TEXT,
+            classified_at TEXT,
+            alerted_at TEXT,
+            digested_at TEXT
+        );
+        CREATE UNIQUE INDEX items_source_guid ON items (source_id, guid);
+        CREATE INDEX items_flagged ON items (flagged, digested_at);
+        CREATE INDEX items_first_seen ON items (first_seen);
+        """,
+    ),
+    (
+        "items-0002-fts",
+        """
+        CREATE VIRTUAL TABLE items_fts USING fts5(
+            title, summary, body, content='items', content_rowid='rowid', tokenize='trigram'
+        );
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.rowid, new.title, new.summary, new.body);
+        END;
+        CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.body);
+        END;
+        CREATE TRIGGER items_au AFTER UPDATE OF title, summary, body ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.body);
+            INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.rowid, new.title, new.summary, new.body);
+        END;
+        """,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    id: str
+    source_id: str
+    guid: str
+    title: str
+    url: str | None
+    summary: str
+    body: str
+    published: datetime | None
+    published_raw: str | None
+    first_seen: datetime
+    content_hash: str
+    flagged: bool
+    severity: str | None
+    score: float
+    topics: tuple[str, ...]
+    verdict: Verdict | None
+    rules_version: str | None
+    alerted_at: datetime | None
+    digested_at: datetime | None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_export(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source_id,
+            "title": self.title,
+            "url": self.url,
+            "published": iso(self.published),
+            "published_raw": self.published_raw,
+            "first_seen": iso(self.first_seen),
+            "flagged": self.flagged,
+            "severity": self.severity,
+            "score": self.score,
+            "topics": list(self.topics),
+            "doc_numbers": list(self.verdict.doc_numbers) if self.verdict else [],
+            "alerted_at": iso(self.alerted_at),
+            "digested_at": iso(self.digested_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    new: tuple[Item, ...]
+    updated: tuple[Item, ...]
+    unchanged: int
+
+
+def _row_to_item(row: dict[str, Any]) -> StoredItem:
+    verdict = Verdict.from_dict(json.loads(row["verdict"])) if row["verdict"] else None
+    return StoredItem(
+        id=row["id"],
+        source_id=row["source_id"],
+        guid=row["guid"],
+        title=row["title"],
+        url=row["url"],
+        summary=row["summary"],
+        body=row["body"],
+        published=parse_iso(row["published"]),
+        published_raw=row["published_raw"],
+        first_seen=datetime.fromisoformat(row["first_seen"]),
+        content_hash=row["content_hash"],
+        flagged=bool(row["flagged"]),
+        severity=row["severity"],
+        score=float(row["score"]),
+        topics=tuple(json.loads(row["topics"])),
+        verdict=verdict,
+        rules_version=row["rules_version"],
+        alerted_at=parse_iso(row["alerted_at"]),
+        digested_at=parse_iso(row["digested_at"]),
+        extra=json.loads(row["extra"] or "{}"),
+    )
+
+
+def known_ids(db: sqlite_utils.Database, ids: Iterable[str]) -> set[str]:
+    """Which of these item ids are stored already."""
+    wanted = list(ids)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in db.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk))
+    return found
+
+
+def save_items(
+    db: sqlite_utils.Database, items: Sequence[Item], now: datetime | None = None
+) -> SaveResult:
+    """Insert new items, update edited ones (content hash changed), touch the rest."""
+    now_s = iso(now or utcnow())
+    by_id: dict[str, Item] = {}
+    for item in items:  # a feed may list the same entry twice: keep the first
+        by_id.setdefault(item.id, item)
+    existing: dict[str, str] = {}
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT id, content_hash FROM items WHERE id IN ({marks})", chunk):
+            existing[row[0]] = row[1]
+    new: list[Item] = []
+    updated: list[Item] = []
+    unchanged: list[str] = []
+    with transaction(db) as conn:
+        for iid, item in by_id.items():
+            record = {
+                "id": iid,
+                "source_id": item.source_id,
+                "guid": item.guid,
+                "url": item.url,
+                "title": item.title,
+                "summary": item.summary,
+                "body": item.body,
+                "published": iso(item.published),
+                "published_raw": item.published_raw,
+                "extra": json.dumps(dict(item.extra), ensure_ascii=False),
+                "content_hash": item.content_hash,
+                "last_seen": now_s,
+            }
+            if iid not in existing:
+                record["first_seen"] = now_s
+                cols = ", ".join(record)
+                conn.execute(
+                    f"INSERT INTO items ({cols}) VALUES ({', '.join('?' * len(record))})",
+                    list(record.values()),
+                )
+                new.append(item)
+            elif existing[iid] != item.content_hash:
+                record["updated_at"] = now_s
+                sets = ", ".join(f"{k} = ?" for k in record if k != "id")
+                conn.execute(
+                    f"UPDATE items SET {sets} WHERE id = ?",
+                    [v for k, v in record.items() if k != "id"] + [iid],
+                )
+                updated.append(item)
+            else:
+                unchanged.append(iid)
+        for start in range(0, len(unchanged), 500):
+            chunk = unchanged[start : start + 500]
+            conn.execute(
+                f"UPDATE items SET last_seen = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                [now_s, *chunk],
+            )
+    return SaveResult(tuple(new), tuple(updated), len(unchanged))
+
+
+def save_verdict(db: sqlite_utils.Database, item_id: str, verdict: Verdict) -> None:
+    save_verdicts(db, [(item_id, verdict)])
+
+
+def save_verdicts(db: sqlite_utils.Database, verdicts: Iterable[tuple[str, Verdict]]) -> None:
+    now_s = iso(utcnow())
+    with transaction(db) as conn:
+        conn.executemany(
+            "UPDATE items SET flagged = ?, severity = ?, score = ?, topics = ?, verdict = ?,"
+            " rules_version = ?, classified_at = ? WHERE id = ?",
+            [
+                (
+                    int(v.flagged),
+                    v.severity,
+                    v.score,
+                    json.dumps(list(v.topics), ensure_ascii=False),
+                    v.to_json(),
+                    v.rules_version,
+                    now_s,
+                    iid,
+                )
+                for iid, v in verdicts
+            ],
+        )
+
+
+def get_item(db: sqlite_utils.Database, item_id: str) -> StoredItem | None:
+    rows = list(db.query("SELECT * FROM items WHERE id = ?", [item_id]))
+    if not rows:  # allow a unique prefix, as git does
+        rows = list(db.query("SELECT * FROM items WHERE id LIKE ? LIMIT 2", [item_id + "%"]))
+        if len(rows) != 1:
+            return None
+    return _row_to_item(rows[0])
+
+
+def iter_items(
+    db: sqlite_utils.Database,
+    *,
+    flagged_only: bool = False,
+    since: datetime | None = None,
+    ids: Sequence[str] | None = None,
+) -> Iterator[StoredItem]:
+    where = ["1 = 1"]
+    params: list[Any] = []
+    if flagged_only:
+        where.append("flagged = 1")
+    if since is not None:
+        where.append("COALESCE(published, first_seen) >= ?")
+        params.append(iso(since))
+    if ids is not None:
+        where.append(f"id IN ({','.join('?' * len(ids))})")
+        params.extend(ids)
+    sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY first_seen, rowid"
+    for row in db.query(sql, params):
+        yield _row_to_item(row)
+
+
+def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[tuple[StoredItem, str]]:
+    """Full-text search (trigram: substrings of 3+ characters); returns items with a snippet."""
+    phrase = '"' + query.replace('"', '""') + '"'
+    if len(query) < 3:  # trigram cannot index shorter terms: fall back to LIKE
+        rows = db.query(
+            "SELECT *, NULL AS snip FROM items WHERE title LIKE ? OR summary LIKE ? OR body LIKE ?"
+            " ORDER BY first_seen DESC LIMIT ?",
+            [f"%{query}%"] * 3 + [limit],
+        )
+    else:
+        rows = db.query(
+            "SELECT items.*, snippet(items_fts, -1, '[', ']', '…', 24) AS snip FROM items_fts"
+            " JOIN items ON items.rowid = items_fts.rowid WHERE items_fts MATCH ?"
+            " ORDER BY rank LIMIT ?",
+            [phrase, limit],
+        )
+    out = []
+    for row in rows:
+        snip = row.pop("snip") or _like_snippet(row["title"], query)
+        out.append((_row_to_item(row), snip))
+    return out
+
+
+def _like_snippet(text: str, query: str) -> str:
+    return text.replace(query, f"[{query}]")
+
+
+def prune_bodies(db: sqlite_utils.Database, older_than_days: int) -> int:
+    """Retention: drop raw bodies of items first seen more than N days ago."""
+    cutoff = iso(utcnow() - timedelta(days=older_than_days))
+    with transaction(db) as conn:
+        cur = conn.execute(
+            "UPDATE items SET body = '' WHERE body != '' AND first_seen < ?", [cutoff]
+        )
+    return cur.rowcount
