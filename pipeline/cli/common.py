@@ -1,0 +1,40 @@
+"""Helpers shared by the CLI modules: load the configuration, open the database, exit codes."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import click
+import sqlite_utils
+
+from pipeline.config import Config, load_config
+from pipeline.errors import ConfigError, StoreError
+from pipeline.store import open_db
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # e.g. a delivery failed; nothing is lost, the next run retries
+EXIT_CONFIG = 2
+EXIT_STORE = 3
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"lendwatch: {message}", err=True)
+    raise SystemExit(code)
+
+
+def load(ctx: click.Context) -> Config:
+    """Load the configuration named by --config; on error print every problem and exit 2."""
+    try:
+        return load_config(ctx.obj["config_path"])
+    except ConfigError as e:
+        click.echo("lendwatch: invalid configuration:", err=True)
+        for problem in e.problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(EXIT_CONFIG) from e
+
+
+def database(config: Config) -> sqlite_utils.Database:
+    try:
+        return open_db(config.settings.db_path)
+    except StoreError as e:
+        fail(str(e), EXIT_STORE)

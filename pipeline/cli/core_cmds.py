@@ -1,0 +1,139 @@
+"""The cycle commands: run, fetch, export, check-config."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from pipeline.cli.common import EXIT_FAILURE, EXIT_STORE, database, fail, load
+from pipeline.config import Config
+from pipeline.digest import send_alerts, send_digest
+from pipeline.errors import DeliveryError, StoreError
+from pipeline.models import RunReport
+from pipeline.run import run_cycle
+from pipeline.store import iter_items
+
+
+def _cycle(config: Config) -> RunReport:
+    db = database(config)
+    try:
+        report = run_cycle(config, db)
+        send_alerts(db, config)
+    except StoreError as e:
+        fail(str(e), EXIT_STORE)
+    finally:
+        db.close()
+    return report
+
+
+def _summary(report: RunReport) -> str:
+    failed = report.failed
+    line = (
+        f"{len(report.sources)} sources, {report.new_items} new items, "
+        f"{report.flagged_items} flagged, {len(failed)} failed"
+    )
+    if failed:
+        line += "\n" + "\n".join(f"  {s.source_id}: {s.status}: {s.reason}" for s in failed)
+    return line
+
+
+@click.command()
+@click.pass_context
+def fetch(ctx: click.Context) -> None:
+    """Fetch every source once, store and classify new items, send immediate alerts."""
+    config = load(ctx)
+    report = _cycle(config)
+    click.echo(_summary(report))
+
+
+@click.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """One full cycle (cron-friendly): fetch, store, classify, then send the digest.
+
+    Exit status: 0 when the cycle completed (failed sources are reported, not fatal);
+    1 when the digest could not be delivered (it stays pending and is retried);
+    2 on a configuration error; 3 when the database cannot be used.
+    """
+    config = load(ctx)
+    report = _cycle(config)
+    click.echo(_summary(report))
+    db = database(config)
+    try:
+        delivery = send_digest(db, config)
+    except DeliveryError as e:
+        fail(f"digest not delivered (kept, retried next run): {e}", EXIT_FAILURE)
+    except StoreError as e:
+        fail(str(e), EXIT_STORE)
+    finally:
+        db.close()
+    click.echo(delivery.summary())
+    if delivery.failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@click.command("export")
+@click.option("--flagged", is_flag=True, help="Only flagged items.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Items published (or first seen, when undated) on or after this date (UTC).",
+)
+@click.pass_context
+def export_(ctx: click.Context, flagged: bool, since: datetime | None) -> None:
+    """Print stored items as JSON lines."""
+    config = load(ctx)
+    db = database(config)
+    try:
+        since_utc = since.replace(tzinfo=UTC) if since is not None else None
+        for item in iter_items(db, flagged_only=flagged, since=since_utc):
+            click.echo(json.dumps(item.to_export(), ensure_ascii=False))
+    finally:
+        db.close()
+
+
+@click.command("check-config")
+@click.pass_context
+def check_config(ctx: click.Context) -> None:
+    """Validate the configuration and print the resolved settings."""
+    config = load(ctx)
+    s = config.settings
+    resolved: dict[str, Any] = {
+        "config": str(config.path.resolve()),
+        "data_dir": str(s.data_dir),
+        "database": str(s.db_path),
+        "outbox": str(s.outbox_dir),
+        "rules": str(s.rules),
+        "timezone": s.timezone,
+        "digest_at": config.digest.at,
+        "digest_language": config.digest.language,
+        "alerts_min_severity": config.alerts.min_severity,
+        "email": (
+            f"{config.email.security}://{config.email.host}:{config.email.port} -> "
+            + ", ".join(r.address for r in config.email.recipients)
+            if config.email
+            else f"none (digests written to {s.outbox_dir})"
+        ),
+    }
+    width = max(len(k) for k in resolved)
+    for key, value in resolved.items():
+        click.echo(f"{key:<{width}}  {value}")
+    click.echo(f"sources ({len(config.sources)}):")
+    for src in config.sources:
+        state = "" if src.enabled else " (disabled)"
+        every = (
+            f"{src.every_seconds // 60}m"
+            if src.every_seconds % 60 == 0
+            else f"{src.every_seconds}s"
+        )
+        click.echo(
+            f"  {src.id:<28} {src.kind:<5} every {every:<6} {src.authority:<11} {src.url}{state}"
+        )
+    if not s.rules.exists():
+        fail(f"rules file not found: {s.rules}", EXIT_FAILURE)
+
+
+COMMANDS: list[click.Command] = [run, fetch, export_, check_config]

@@ -1,0 +1,131 @@
+"""One fetch cycle: fetch all due sources concurrently -> store -> classify -> alerts.
+
+Per-source error boundary: a source whose fetch, parse or store fails is reported against that
+source and the others go on. Conditional-GET validators are committed only after the items of a
+successful fetch were stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from pipeline.classify import Classifier
+from pipeline.config import Config
+from pipeline.errors import StoreError
+from pipeline.fetch.http import Conditional, fetch_details_sync, fetch_sources
+from pipeline.models import Item, RunReport, Source, SourceReport, SourceResult
+from pipeline.store import known_ids, save_items, save_verdicts
+from pipeline.store.sources import record_result, source_states
+
+log = logging.getLogger(__name__)
+
+
+def load_classifier(config: Config) -> Classifier:
+    return Classifier.from_file(config.settings.rules)
+
+
+def run_cycle(
+    config: Config,
+    db: sqlite_utils.Database,
+    *,
+    sources: Sequence[Source] | None = None,
+    classifier: Classifier | None = None,
+) -> RunReport:
+    """Fetch ``sources`` (default: every enabled source), store, classify; return the report."""
+    started = datetime.now(UTC)
+    chosen = [s for s in (sources if sources is not None else config.sources) if s.enabled]
+    by_id = {s.id: s for s in chosen}
+    classifier = classifier or load_classifier(config)
+    states = source_states(db)
+    conditional = {
+        sid: Conditional(etag=st.etag, last_modified=st.last_modified)
+        for sid, st in states.items()
+        if sid in by_id
+    }
+    t0 = time.perf_counter()
+    results = fetch_sources(chosen, conditional, config.settings)
+    log.debug("fetched %d sources in %.2fs", len(results), time.perf_counter() - t0)
+
+    # Detail pages are fetched once, for new items only, across all sources at once.
+    seen = known_ids(db, [i.id for r in results for i in r.items])
+    fresh = [i for r in results for i in r.items if i.id not in seen]
+    detailed = {i.id: i for i in fetch_details_sync(fresh, by_id, config.settings)} if fresh else {}
+
+    reports: list[SourceReport] = []
+    for result in results:
+        items = tuple(detailed.get(i.id, i) for i in result.items)
+        reports.append(
+            _store_one(db, replace(result, items=items), by_id[result.source_id], classifier)
+        )
+    return RunReport(started_at=started, finished_at=datetime.now(UTC), sources=tuple(reports))
+
+
+def _store_one(
+    db: sqlite_utils.Database, result: SourceResult, source: Source, classifier: Classifier
+) -> SourceReport:
+    new = updated = flagged = 0
+    if result.status == "ok" and result.items:
+        try:
+            saved = save_items(db, result.items)
+            changed = (*saved.new, *saved.updated)
+            verdicts = [
+                (
+                    item.id,
+                    classifier.classify(
+                        item.title,
+                        item.summary,
+                        item.body,
+                        issuer=source.issuer,
+                        authority=source.authority,
+                    ),
+                )
+                for item in changed
+            ]
+            save_verdicts(db, verdicts)
+            new, updated = len(saved.new), len(saved.updated)
+            flagged = sum(1 for _, v in verdicts if v.flagged)
+        except (sqlite3.Error, StoreError) as e:
+            log.error("%s: could not store items: %s", source.id, e)
+            result = replace(result, status="error", reason=f"store failed: {e}", items=())
+    report = SourceReport(
+        source_id=source.id,
+        status=result.status,
+        reason=result.reason,
+        fetched=len(result.items),
+        new=new,
+        updated=updated,
+        flagged=flagged,
+        not_modified=result.not_modified,
+        elapsed_seconds=result.elapsed_seconds,
+    )
+    try:
+        event = record_result(db, result, report)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot record the state of {source.id}: {e}") from e
+    _log_report(report)
+    if event is not None:
+        log.warning("source %s is %s: %s", source.id, event.event, event.reason or event.status)
+    return report
+
+
+def _log_report(r: SourceReport) -> None:
+    if r.status == "ok":
+        log.info(
+            "%s: ok%s fetched=%d new=%d updated=%d flagged=%d (%.2fs)",
+            r.source_id,
+            " 304" if r.not_modified else "",
+            r.fetched,
+            r.new,
+            r.updated,
+            r.flagged,
+            r.elapsed_seconds,
+        )
+    else:
+        log.warning("%s: %s: %s (%.2fs)", r.source_id, r.status, r.reason, r.elapsed_seconds)
