@@ -1,0 +1,187 @@
+"""End to end through the real command: loopback feeds, a real SMTP server, a temp data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.httpserver import HTTPTestServer, Route
+from tests.support.smtpserver import Received, SMTPTestServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CN_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>金融快讯</title><link>https://news.example.cn/</link>
+<description>快讯</description>
+<item><title>关于暂停借呗新增授信的公告</title><link>https://news.example.cn/a/1001.html</link>
+<guid>https://news.example.cn/a/1001.html</guid><pubDate>Fri, 27 Nov 2026 09:30:00 +0800</pubDate>
+<description>即日起暂停借呗新增授信，存量客户不受影响。</description></item>
+<item><title>国家金融监督管理总局发布《网络小额贷款业务管理暂行办法》</title>
+<link>https://news.example.cn/a/1002.html</link><guid>https://news.example.cn/a/1002.html</guid>
+<pubDate>Fri, 27 Nov 2026 10:00:00 +0800</pubDate>
+<description>明确网络小额贷款公司联合贷款出资比例不低于30%。</description></item>
+<item><title>【有奖】东风已至？草船借箭300只！沪深300“尚能饭否”？</title>
+<link>https://news.example.cn/a/1003.html</link><guid>https://news.example.cn/a/1003.html</guid>
+<pubDate>Fri, 27 Nov 2026 11:00:00 +0800</pubDate><description>ETF 活动</description></item>
+</channel></rss>
+"""
+
+EN_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Newsroom</title><link>https://reg.example.gov/</link>
+<description>news</description>
+<item><title>House votes to boost child tax credit for high-income families</title>
+<link>https://reg.example.gov/n/1</link><guid isPermaLink="false">n-1</guid>
+<pubDate>Thu, 26 Nov 2026 15:00:00 GMT</pubDate><description>Tax policy.</description></item>
+</channel></rss>
+"""
+
+
+def write_config(tmp_path: Path, http: HTTPTestServer, smtp: SMTPTestServer) -> Path:
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f"""
+[settings]
+data_dir = "data"
+rules = "{ROOT / "rules.toml"}"
+
+[email]
+host = "{smtp.host}"
+port = {smtp.port}
+security = "none"
+sender = "lendwatch@example.com"
+recipients = ["risk@example.com"]
+
+[[sources]]
+id = "cn-news"
+name = "金融快讯"
+kind = "rss"
+url = "{http.url("/cn.xml")}"
+authority = "media"
+
+[[sources]]
+id = "en-reg"
+name = "Regulator newsroom"
+kind = "rss"
+url = "{http.url("/en.xml")}"
+authority = "regulator"
+language = "en"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def lendwatch(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LENDWATCH_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def plain_text(received: Received) -> str:
+    part = received.message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def serve_feeds(http: HTTPTestServer) -> None:
+    ctype = "application/rss+xml; charset=utf-8"
+    http.routes["/cn.xml"] = Route(CN_FEED.encode(), content_type=ctype, etag='"cn-1"')
+    http.routes["/en.xml"] = Route(
+        EN_FEED.encode(), content_type=ctype, last_modified="Thu, 26 Nov 2026 15:00:00 GMT"
+    )
+
+
+def test_two_runs_one_mail_then_nothing(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
+) -> None:
+    serve_feeds(http_server)
+    config = write_config(tmp_path, http_server, smtp_server)
+
+    first = lendwatch(config, "run")
+    assert first.returncode == 0, first.stderr
+    assert len(smtp_server.messages) == 1
+    received = smtp_server.messages[0]
+    assert received.recipients == ["risk@example.com"]
+    msg = received.message
+    assert msg.get_content_type() == "multipart/alternative"
+    html = msg.get_body(("html",))
+    assert html is not None
+    body = plain_text(received)
+    assert "关于暂停借呗新增授信的公告" in body
+    assert "网络小额贷款业务管理暂行办法" in body
+    assert "草船借箭" not in body and "child tax credit" not in body
+    assert "https://news.example.cn/a/1001.html" in html.get_content()
+
+    exported = [json.loads(line) for line in lendwatch(config, "export").stdout.splitlines()]
+    assert len(exported) == 4
+    by_title = {e["title"]: e for e in exported}
+    jiebei = by_title["关于暂停借呗新增授信的公告"]
+    assert jiebei["flagged"] is True and jiebei["severity"] == "high"
+    assert jiebei["published"] == "2026-11-27T01:30:00+00:00"
+    assert by_title["【有奖】东风已至？草船借箭300只！沪深300“尚能饭否”？"]["flagged"] is False
+    flagged = lendwatch(config, "export", "--flagged").stdout.splitlines()
+    assert len(flagged) == 2
+
+    second = lendwatch(config, "run")
+    assert second.returncode == 0, second.stderr
+    assert len(smtp_server.messages) == 1, "the second run must send nothing"
+    assert http_server.hits("/cn.xml")[-1].headers.get("If-None-Match") == '"cn-1"'
+    assert (
+        http_server.hits("/en.xml")[-1].headers.get("If-Modified-Since")
+        == "Thu, 26 Nov 2026 15:00:00 GMT"
+    )
+    assert len(lendwatch(config, "export").stdout.splitlines()) == 4
+
+
+def test_smtp_down_loses_nothing(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
+) -> None:
+    serve_feeds(http_server)
+    config = write_config(tmp_path, http_server, smtp_server)
+    smtp_server.stop()
+
+    down = lendwatch(config, "run")
+    assert down.returncode == 1
+    assert f"{smtp_server.host}:{smtp_server.port}" in down.stderr
+
+    smtp_server.start()
+    up = lendwatch(config, "run")
+    assert up.returncode == 0, up.stderr
+    assert len(smtp_server.messages) == 1
+    assert "关于暂停借呗新增授信的公告" in plain_text(smtp_server.messages[0])
+
+    again = lendwatch(config, "run")
+    assert again.returncode == 0, again.stderr
+    assert len(smtp_server.messages) == 1
+
+
+def test_failing_source_is_reported_and_others_go_on(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
+) -> None:
+    serve_feeds(http_server)
+    http_server.routes["/en.xml"] = Route(b"<html><body>maintenance</body></html>", status=503)
+    config = write_config(tmp_path, http_server, smtp_server)
+    result = lendwatch(config, "run")
+    assert result.returncode == 0, result.stderr
+    assert "en-reg" in result.stdout and "1 failed" in result.stdout
+    assert "en-reg" in result.stderr  # one clear log line for the failing source
+    assert len(smtp_server.messages) == 1
+    assert "Regulator newsroom" in plain_text(smtp_server.messages[0])  # source-health section
+
+
+def test_config_error_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text('[[sources]]\nid = "x"\nkind = "rss"\n', encoding="utf-8")
+    result = lendwatch(config, "run")
+    assert result.returncode == 2
+    assert "source 'x'.url: missing required key" in result.stderr
+    assert "source 'x'.name: missing required key" in result.stderr
