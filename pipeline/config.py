@@ -242,9 +242,7 @@ def _check_severity(value: str, where: str, problems: _Problems, *, allow_off: b
         problems.add(where, f"expected one of {', '.join(allowed)}, got {value!r}")
 
 
-def _load_sources(
-    raw: object, settings_tz: str, problems: _Problems
-) -> tuple[Source, ...]:
+def _load_sources(raw: object, settings_tz: str, problems: _Problems) -> tuple[Source, ...]:
     if not isinstance(raw, list):
         problems.add("sources", "expected an array of tables ([[sources]])")
         return ()
@@ -430,7 +428,9 @@ def load_config(path: Path | str | None = None) -> Config:
             continue
         g = _check_table(n, NOTIFY_KEYS, f"notify[{i}]", problems, ("url",))
         if "min_severity" in g:
-            _check_severity(g["min_severity"], f"notify[{i}].min_severity", problems, allow_off=False)
+            _check_severity(
+                g["min_severity"], f"notify[{i}].min_severity", problems, allow_off=False
+            )
         if "url" in g:
             notify.append(NotifyConfig(**g))
 

@@ -1,13 +1,13 @@
 """One exception tree for lendwatch. Foreign errors are wrapped with ``raise ... from e``.
 
-    LendwatchError
-    ├── ConfigError            broken sources.toml / rules.toml (carries every problem found)
-    ├── FetchError             one source could not be fetched or parsed; ``status`` is its health
-    │   ├── BlockedError       anti-bot challenge, HTTP 403/412 cookie page      -> "blocked"
-    │   └── LayoutChangedError shell page, wrong content type, zero items, ...  -> "layout-changed"
-    ├── StoreError             the SQLite database failed (locked, disk full, corrupt)
-    ├── DeliveryError          SMTP or outbox failure; the message stays pending
-    └── LockError              another daemon holds the data directory
+LendwatchError
+├── ConfigError            broken sources.toml / rules.toml (carries every problem found)
+├── FetchError             one source could not be fetched or parsed; ``status`` is its health
+│   ├── BlockedError       anti-bot challenge, HTTP 403/412 cookie page      -> "blocked"
+│   └── LayoutChangedError shell page, wrong content type, zero items, ...  -> "layout-changed"
+├── StoreError             the SQLite database failed (locked, disk full, corrupt)
+├── DeliveryError          SMTP or outbox failure; the message stays pending
+└── LockError              another daemon holds the data directory
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ HEALTH_STATUSES: tuple[str, ...] = ("ok", "blocked", "layout-changed", "error", 
 Authority = Literal["regulator", "association", "media"]
 
 
-
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 

@@ -17,11 +17,12 @@ from pipeline.run import run_cycle
 from pipeline.store import iter_items
 
 
-def _cycle(config: Config) -> RunReport:
+def _cycle(config: Config, *, alerts: bool) -> RunReport:
     db = database(config)
     try:
         report = run_cycle(config, db)
-        send_alerts(db, config)
+        if alerts:
+            send_alerts(db, config)
     except StoreError as e:
         fail(str(e), EXIT_STORE)
     finally:
@@ -45,7 +46,7 @@ def _summary(report: RunReport) -> str:
 def fetch(ctx: click.Context) -> None:
     """Fetch every source once, store and classify new items, send immediate alerts."""
     config = load(ctx)
-    report = _cycle(config)
+    report = _cycle(config, alerts=True)
     click.echo(_summary(report))
 
 
@@ -54,12 +55,15 @@ def fetch(ctx: click.Context) -> None:
 def run(ctx: click.Context) -> None:
     """One full cycle (cron-friendly): fetch, store, classify, then send the digest.
 
+    No separate alert mail is sent: the digest goes out in the same cycle and leads with the
+    high-severity items.
+
     Exit status: 0 when the cycle completed (failed sources are reported, not fatal);
     1 when the digest could not be delivered (it stays pending and is retried);
     2 on a configuration error; 3 when the database cannot be used.
     """
     config = load(ctx)
-    report = _cycle(config)
+    report = _cycle(config, alerts=False)
     click.echo(_summary(report))
     db = database(config)
     try:

@@ -83,9 +83,7 @@ class SMTPTestServer:
                 "auth_require_tls": False,
                 "auth_required": True,
             }
-        self._controller = Controller(
-            _Handler(self), hostname=self.host, port=self.port, **kwargs
-        )
+        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, **kwargs)
         self._controller.start()
         return self
 
