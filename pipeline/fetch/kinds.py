@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from pipeline.fetch import rss
+from pipeline.fetch import html, jsonapi, rss
 from pipeline.fetch.registry import Kind
 
-KINDS: Mapping[str, Kind] = MappingProxyType({"rss": rss.KIND})
+KINDS: Mapping[str, Kind] = MappingProxyType(
+    {"rss": rss.KIND, "html": html.KIND, "json": jsonapi.KIND}
+)

@@ -1,19 +1,39 @@
 """The explicit registry of fetch kinds: a ``kind`` string picks the parser and its options.
 
 A kind declares the extra keys a ``[[sources]]`` table may carry for it (with their types), which
-of them are required, and a pure ``parse(fetched, source) -> Iterator[Item]``.
+of them are required, a ``validate`` that checks their values (selector syntax, paths), and a pure
+parser from a decoded ``Document`` to a ``Page`` of items plus warnings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from pipeline.models import Fetched, Item, Source
 
-Parser = Callable[[Fetched, Source], Iterator[Item]]
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A fetched response with its text decoded (see ``charset.decode``)."""
+
+    fetched: Fetched
+    source: Source
+    text: str
+    encoding: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What a kind parser found: the items and any warnings (e.g. unparseable dates)."""
+
+    items: tuple[Item, ...]
+    warnings: tuple[str, ...] = ()
+
+
+Parser = Callable[[Document], Page]
 Validator = Callable[[Mapping[str, Any]], list[str]]
 
 
@@ -31,5 +51,5 @@ class Kind:
     )
     required: frozenset[str] = frozenset()
     validate: Validator = _no_problems
-    # the content types a healthy response may have; empty = any
-    content_types: tuple[str, ...] = ()
+    # what a healthy response looks like, for the "expected RSS, got HTML" verdict
+    expects: str = ""

@@ -1,0 +1,111 @@
+"""Kind ``html``: a list page read with CSS selectors (BeautifulSoup + lxml + soupsieve).
+
+``item`` selects each entry; ``title``, ``link``, ``date`` and ``summary`` select inside it, and a
+trailing ``@attr`` reads an attribute instead of the text (PBOC cuts link texts with ``...``; the
+full title is in ``title=``). ``link_pattern`` keeps only links matching a regex (jiemian, gov.cn);
+``count_marker`` is a string whose number of occurrences in the page must equal the number of
+parsed rows, to catch partial breakage (PBOC's ``istitle="true"``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from bs4 import BeautifulSoup, Tag
+
+from pipeline.errors import LayoutChangedError
+from pipeline.fetch.items import COMMON_OPTIONS, Builder, common_problems, selector_problems
+from pipeline.fetch.items import split_attr as split_attr
+from pipeline.fetch.registry import Document, Kind, Page
+
+OPTIONS: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
+    {
+        **COMMON_OPTIONS,
+        "item": str,
+        "title": str,
+        "link": str,
+        "date": str,
+        "summary": str,
+        "link_pattern": str,
+        "count_marker": str,
+    }
+)
+
+
+def extract(el: Tag, selector: str | None) -> str | None:
+    """The text (or ``@attr``) of the first match of ``selector`` inside ``el``."""
+    if not selector:
+        return None
+    css, attr = split_attr(selector)
+    target = el.select_one(css) if css else el
+    if target is None:
+        return None
+    if attr is None:
+        return target.get_text(" ", strip=True)
+    value = target.get(attr)
+    if isinstance(value, list):
+        return " ".join(value)
+    return value
+
+
+def soup(text: str) -> BeautifulSoup:
+    return BeautifulSoup(text, "lxml")
+
+
+def parse(doc: Document) -> Page:
+    opts = doc.source.options
+    tree = soup(doc.text)
+    base_el = tree.find("base", href=True)
+    base = doc.fetched.url
+    if isinstance(base_el, Tag) and isinstance(base_el.get("href"), str):
+        base = str(base_el["href"])
+    pattern = re.compile(opts["link_pattern"]) if opts.get("link_pattern") else None
+    builder = Builder(doc)
+    rows = tree.select(opts["item"])
+    kept = 0
+    for row in rows:
+        raw_link = extract(row, opts.get("link", "a @href"))
+        link = builder.link(raw_link, base)
+        if pattern is not None and (link is None or not pattern.search(link)):
+            continue
+        kept += 1
+        builder.add(
+            title=extract(row, opts["title"]),
+            link=link,
+            date=extract(row, opts.get("date")),
+            summary=extract(row, opts.get("summary")) or "",
+        )
+    marker = opts.get("count_marker")
+    if marker and rows:
+        expected = doc.text.count(marker)
+        if expected != kept:
+            raise LayoutChangedError(
+                doc.source.id,
+                f"parsed {kept} rows but the page has {expected} {marker!r} markers",
+            )
+    return Page(tuple(builder.items), tuple(builder.warnings))
+
+
+def validate(options: Mapping[str, Any]) -> list[str]:
+    problems = common_problems(options)
+    for key in ("item", "title", "link", "date", "summary"):
+        problems += selector_problems(key, options.get(key))
+    if isinstance(options.get("link_pattern"), str):
+        try:
+            re.compile(options["link_pattern"])
+        except re.error as e:
+            problems.append(f"link_pattern: invalid regex {options['link_pattern']!r}: {e}")
+    return problems
+
+
+KIND = Kind(
+    name="html",
+    parse=parse,
+    options=OPTIONS,
+    required=frozenset({"item", "title"}),
+    validate=validate,
+    expects="HTML",
+)

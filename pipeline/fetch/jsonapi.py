@@ -1,0 +1,166 @@
+"""Kind ``json``: a JSON API. ``items`` is the dotted path to the list (or several paths, the
+first present wins); ``title``/``link``/``date``/``summary`` name fields of each row (a list of
+names = first non-empty). ``link_template`` builds the page link from row fields (NFRA:
+``...ItemDetail.html?docId={docId}``). ``status_path``/``status_ok``/``message_path`` check an
+error envelope (NFRA ``rptCode``); ``extra`` copies raw fields (doc numbers, ids) into the item.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from pipeline.errors import FetchError, LayoutChangedError
+from pipeline.fetch.items import COMMON_OPTIONS, Builder, _AnyKeys, clean_text, common_problems
+from pipeline.fetch.registry import Document, Kind, Page
+
+OPTIONS: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
+    {
+        **COMMON_OPTIONS,
+        "items": (str, list),
+        "title": (str, list),
+        "link": (str, list),
+        "link_template": str,
+        "link_base": str,
+        "date": (str, list),
+        "date_unit": str,
+        "summary": (str, list),
+        "guid": str,
+        "extra": list,
+        "status_path": str,
+        "status_ok": (int, str),
+        "message_path": str,
+    }
+)
+_MISSING = object()
+
+
+def lookup(data: object, path: str) -> object:
+    """``lookup(d, "data.rows")``; integer parts index lists. Missing -> ``_MISSING``."""
+    node: object = data
+    for part in path.split(".") if path else ():
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif (
+            isinstance(node, list)
+            and part.lstrip("-").isdigit()
+            and -len(node) <= int(part) < len(node)
+        ):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def first(row: Mapping[str, Any], fields: object) -> object:
+    if isinstance(fields, str):
+        names: list[object] = [fields]
+    elif isinstance(fields, list):
+        names = list(fields)
+    else:
+        names = []
+    for name in names:
+        value = lookup(row, str(name))
+        if value is not _MISSING and value is not None and value != "":
+            return value
+    return None
+
+
+def _items(data: object, doc: Document) -> list[Any]:
+    opts = doc.source.options
+    paths = opts["items"] if isinstance(opts["items"], list) else [opts["items"]]
+    for path in paths:
+        found = lookup(data, str(path))
+        if isinstance(found, list):
+            return found
+    msg = ""
+    for key in ("msg", "message", "error", "errmsg"):
+        value = lookup(data, key)
+        if isinstance(value, str | int) and value != "":
+            msg = f" (server said: {value})"
+            break
+    keys = ", ".join(sorted(data)[:8]) if isinstance(data, Mapping) else type(data).__name__
+    raise LayoutChangedError(
+        doc.source.id, f"no item list at {' | '.join(map(str, paths))}; top level: {keys}{msg}"
+    )
+
+
+def _check_envelope(data: object, doc: Document) -> None:
+    opts = doc.source.options
+    path = opts.get("status_path")
+    if not path:
+        return
+    status = lookup(data, path)
+    ok = opts.get("status_ok", 200)
+    if status is _MISSING or str(status) != str(ok):
+        message = lookup(data, opts.get("message_path", "msg"))
+        text = "" if message is _MISSING else f": {clean_text(message)}"
+        shown = "missing" if status is _MISSING else status
+        raise FetchError(doc.source.id, f"{path} {shown}{text}", http_status=doc.fetched.status)
+
+
+def parse(doc: Document) -> Page:
+    opts = doc.source.options
+    try:
+        data = json.loads(doc.text)
+    except ValueError as e:
+        raise LayoutChangedError(doc.source.id, f"expected JSON, got unparseable text: {e}") from e
+    _check_envelope(data, doc)
+    builder = Builder(doc)
+    base = opts.get("link_base") or doc.fetched.url
+    template = opts.get("link_template")
+    extra_fields = [str(f) for f in opts.get("extra", [])]
+    for row in _items(data, doc):
+        if not isinstance(row, Mapping):
+            continue
+        raw_link = first(row, opts.get("link"))
+        if raw_link is None and template:
+            raw_link = template.format_map(_Row(row))
+        extra = {f: str(v) for f in extra_fields if (v := first(row, f)) is not None}
+        guid_value = first(row, opts["guid"]) if opts.get("guid") else None
+        builder.add(
+            title=first(row, opts["title"]),
+            link=builder.link(raw_link, base),
+            date=first(row, opts.get("date")),
+            summary=first(row, opts.get("summary")) or "",
+            guid=f"{opts['guid']}:{guid_value}" if guid_value is not None else None,
+            extra=extra,
+            date_unit=opts.get("date_unit"),
+        )
+    return Page(tuple(builder.items), tuple(builder.warnings))
+
+
+class _Row(_AnyKeys):
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        super().__init__({k: "" if v is None else str(v) for k, v in row.items()})
+
+
+def validate(options: Mapping[str, Any]) -> list[str]:
+    problems = common_problems(options)
+    if options.get("date_unit") not in (None, "s", "ms"):
+        problems.append(f"date_unit: expected 's' or 'ms', got {options['date_unit']!r}")
+    for key in ("items", "title", "link", "date", "summary", "extra"):
+        value = options.get(key)
+        if isinstance(value, list) and not all(isinstance(v, str) and v for v in value):
+            problems.append(f"{key}: expected field names (non-empty strings)")
+    if "link" not in options and "link_template" not in options:
+        problems.append("link: json sources need 'link' or 'link_template'")
+    template = options.get("link_template")
+    if isinstance(template, str):
+        try:
+            template.format_map(_AnyKeys())
+        except (ValueError, IndexError) as e:
+            problems.append(f"link_template: bad template {template!r}: {e}")
+    return problems
+
+
+KIND = Kind(
+    name="json",
+    parse=parse,
+    options=OPTIONS,
+    required=frozenset({"items", "title"}),
+    validate=validate,
+    expects="JSON",
+)

@@ -1,0 +1,69 @@
+"""Canonical URLs for identity: resolved, scheme/host lower-cased, default port and fragment
+dropped, tracking parameters stripped. Protocol-relative ``//host/path`` takes the base's scheme.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+TRACKING_PREFIXES = ("utm_", "mc_", "_hs", "pk_", "wt.")
+TRACKING_PARAMS = frozenset(
+    {
+        "spm",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "yclid",
+        "msclkid",
+        "igshid",
+        "ref_src",
+        "share_token",
+        "sharesource",
+        "share_from",
+        "wfr",
+        "scene",
+        "from_source",
+        "tt_from",
+        "cmpid",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_tracking(key: str) -> bool:
+    low = key.lower()
+    return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
+
+
+@lru_cache(maxsize=8192)
+def canonical(url: str, base: str | None = None, *, https: bool = False) -> str | None:
+    """The canonical absolute http(s) URL, or None for javascript:, mailto: and the like."""
+    url = url.strip()
+    if not url:
+        return None
+    if base:
+        url = urljoin(base, url)
+    elif url.startswith("//"):
+        url = "https:" + url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    if https:
+        scheme = "https"
+    host = parts.hostname.lower().rstrip(".")
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
+        if len(kept) != len(pairs):
+            query = urlencode(kept)
+    path = parts.path or "/"
+    return urlunsplit((scheme, host, path, query, ""))
