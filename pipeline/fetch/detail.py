@@ -1,0 +1,75 @@
+"""Detail pages: fetch each new item's page once and keep its body text for the classifier.
+
+A source opts in with ``detail = "<css selector of the body>"``; ``detail_url`` builds the URL
+from the item's ``extra`` fields (NFRA's ``...data_docId={docId}.json``), and ``detail_json``
+names the path to an HTML string when that page is JSON (NFRA ``data.docClob``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from pipeline.errors import FetchError
+from pipeline.fetch import charset, detect
+from pipeline.fetch.html import extract, soup
+from pipeline.fetch.items import _AnyKeys
+from pipeline.fetch.jsonapi import lookup
+from pipeline.models import Fetched, Item, Source
+
+log = logging.getLogger(__name__)
+MAX_BODY_CHARS = 200_000
+
+Getter = Callable[[Source, str], Awaitable[Fetched]]
+
+
+def detail_url(item: Item, source: Source) -> str | None:
+    template = source.options.get("detail_url")
+    if not template:
+        return item.url
+    values = _AnyKeys({**item.extra, "url": item.url or "", "guid": item.guid})
+    return str(template).format_map(values) or None
+
+
+def body_text(fetched: Fetched, source: Source) -> str:
+    """The body text of a detail response; raises FetchError when it is not a usable page."""
+    text, _enc = charset.decode(fetched.content, fetched.headers.get("content-type"))
+    detect.check_blocked(text, fetched.status, source.id)
+    if fetched.status >= 400:
+        raise FetchError(source.id, f"detail HTTP {fetched.status}", http_status=fetched.status)
+    path = source.options.get("detail_json")
+    if path:
+        try:
+            value = lookup(json.loads(text), str(path))
+        except ValueError as e:
+            raise FetchError(source.id, f"detail is not JSON: {e}") from e
+        if not isinstance(value, str):
+            raise FetchError(source.id, f"detail JSON has no string at {path}")
+        text = value
+    tree = soup(text)
+    body = extract(tree, str(source.options["detail"]))
+    if not body:
+        detect.check_shell(text, source.id)
+        raise FetchError(source.id, f"detail selector {source.options['detail']!r} found nothing")
+    return body[:MAX_BODY_CHARS]
+
+
+class DetailFetcher:
+    def __init__(self, get: Getter) -> None:
+        self.get = get
+
+    async def fill(self, item: Item, source: Source | None) -> Item:
+        if source is None or not source.options.get("detail") or item.body:
+            return item
+        url = detail_url(item, source)
+        if not url:
+            return item
+        try:
+            fetched = await self.get(source, url)
+            body = body_text(fetched, source)
+        except FetchError as e:
+            log.warning("%s: detail %s: %s", source.id, url, e.reason)
+            return item
+        return replace(item, body=body)
