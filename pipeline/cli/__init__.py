@@ -13,6 +13,7 @@ import click
 
 from pipeline.cli import classify_cmds, core_cmds, digest_cmds, ops_cmds, source_cmds
 from pipeline.config import CONFIG_ENV
+from pipeline.logs import detach_file_log, install_redaction
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,6 +43,8 @@ def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
+    install_redaction()
+    ctx.call_on_close(detach_file_log)
 
 
 for _module in (core_cmds, source_cmds, classify_cmds, digest_cmds, ops_cmds):

@@ -9,12 +9,14 @@ import sqlite_utils
 
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, StoreError
+from pipeline.logs import attach_file_log
 from pipeline.store import open_db
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # e.g. a delivery failed; nothing is lost, the next run retries
 EXIT_CONFIG = 2
 EXIT_STORE = 3
+EXIT_LOCKED = 4  # another daemon holds the data directory
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -23,14 +25,19 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def load(ctx: click.Context) -> Config:
-    """Load the configuration named by --config; on error print every problem and exit 2."""
+    """Load the configuration named by --config; on error print every problem and exit 2.
+
+    Logging then goes to ``<data_dir>/lendwatch.log`` too (rotating, secrets redacted).
+    """
     try:
-        return load_config(ctx.obj["config_path"])
+        config = load_config(ctx.obj["config_path"])
     except ConfigError as e:
         click.echo("lendwatch: invalid configuration:", err=True)
         for problem in e.problems:
             click.echo(f"  - {problem}", err=True)
         raise SystemExit(EXIT_CONFIG) from e
+    attach_file_log(config.settings.data_dir)  # created on the first record only
+    return config
 
 
 def database(config: Config) -> sqlite_utils.Database:

@@ -25,9 +25,9 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 def _all_migrations() -> Sequence[Migration]:
-    from pipeline.store import deliveries, items, sources
+    from pipeline.store import deliveries, items, meta, sources
 
-    return (*items.MIGRATIONS, *sources.MIGRATIONS, *deliveries.MIGRATIONS)
+    return (*items.MIGRATIONS, *sources.MIGRATIONS, *deliveries.MIGRATIONS, *meta.MIGRATIONS)
 
 
 def utcnow() -> datetime:
