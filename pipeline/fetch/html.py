@@ -3,7 +3,7 @@
 ``item`` selects each entry; ``title``, ``link``, ``date`` and ``summary`` select inside it, and a
 trailing ``@attr`` reads an attribute instead of the text (PBOC cuts link texts with ``...``; the
 full title is in ``title=``). ``link_pattern`` keeps only links matching a regex (jiemian, gov.cn);
-``count_marker`` is a string whose number of occurrences in the page must equal the number of
+``"."`` is the item element itself; ``count_marker`` is a string whose number of occurrences in the page must equal the number of
 parsed rows, to catch partial breakage (PBOC's ``istitle="true"``).
 """
 
@@ -40,7 +40,7 @@ def extract(el: Tag, selector: str | None) -> str | None:
     if not selector:
         return None
     css, attr = split_attr(selector)
-    target = el.select_one(css) if css else el
+    target = el.select_one(css) if css not in ("", ".") else el
     if target is None:
         return None
     if attr is None:
@@ -86,7 +86,7 @@ def parse(doc: Document) -> Page:
                 doc.source.id,
                 f"parsed {kept} rows but the page has {expected} {marker!r} markers",
             )
-    return Page(tuple(builder.items), tuple(builder.warnings))
+    return builder.finish()
 
 
 def validate(options: Mapping[str, Any]) -> list[str]:

@@ -16,10 +16,11 @@ from typing import Any
 import soupsieve
 
 from pipeline.fetch.dates import parse_date
-from pipeline.fetch.registry import Document
+from pipeline.fetch.registry import Document, Page
 from pipeline.fetch.urls import canonical
 from pipeline.models import Item
 
+_INLINE_TAG = re.compile(r"</?(?:em|b|strong|i|u|span|font|a|sup|sub|mark)\b[^>]*>", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _ATTR_SELECTOR = re.compile(r"^(.*?)\s*@([\w:-]+)$", re.S)
 
@@ -40,7 +41,7 @@ def clean_text(value: object) -> str:
         return ""
     text = str(value)
     if "<" in text:
-        text = _TAG.sub(" ", text)
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", text))
     if "&" in text:
         text = html.unescape(text)
     return " ".join(text.split())
@@ -58,8 +59,8 @@ def selector_problems(key: str, value: object) -> list[str]:
     if not isinstance(value, str):
         return []
     css, _attr = split_attr(value)
-    if not css:
-        return []  # "@href" on the item element itself
+    if css in ("", "."):
+        return []  # the item element itself
     try:
         soupsieve.compile(css)
     except Exception as e:  # soupsieve raises SelectorSyntaxError and friends
@@ -98,6 +99,16 @@ class Builder:
         self.items: list[Item] = []
         self.warnings: list[str] = []
         self._seen: set[str] = set()
+        self._untitled: list[str | None] = []
+
+    def finish(self) -> Page:
+        """The page; entries without a title warn unless their link was listed with one."""
+        links = {i.url for i in self.items}
+        lost = [u for u in self._untitled if u is None or u not in links]
+        warnings = list(self.warnings)
+        if lost:
+            warnings.append(f"{len(lost)} entries without a title skipped (first link {lost[0]!r})")
+        return Page(tuple(self.items), tuple(warnings))
 
     def link(self, raw: object, base: str | None = None) -> str | None:
         if not raw:
@@ -117,7 +128,7 @@ class Builder:
     ) -> Item | None:
         text = clean_text(title)
         if not text:
-            self.warnings.append(f"skipped an entry without a title (link {link!r})")
+            self._untitled.append(link)
             return None
         published = None
         raw = None

@@ -40,7 +40,7 @@ _MISSING = object()
 def lookup(data: object, path: str) -> object:
     """``lookup(d, "data.rows")``; integer parts index lists. Missing -> ``_MISSING``."""
     node: object = data
-    for part in path.split(".") if path else ():
+    for part in path.split(".") if path not in ("", ".") else ():
         if isinstance(node, Mapping) and part in node:
             node = node[part]
         elif (
@@ -129,7 +129,7 @@ def parse(doc: Document) -> Page:
             extra=extra,
             date_unit=opts.get("date_unit"),
         )
-    return Page(tuple(builder.items), tuple(builder.warnings))
+    return builder.finish()
 
 
 class _Row(_AnyKeys):

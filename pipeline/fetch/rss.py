@@ -137,7 +137,7 @@ def parse(doc: Document) -> Page:
         builder.add(
             title=entry["title"], link=link, date=entry["date"], summary=entry["summary"], guid=guid
         )
-    return Page(tuple(builder.items), tuple(builder.warnings))
+    return builder.finish()
 
 
 KIND = Kind(
