@@ -3,8 +3,9 @@
 ``item`` selects each entry; ``title``, ``link``, ``date`` and ``summary`` select inside it, and a
 trailing ``@attr`` reads an attribute instead of the text (PBOC cuts link texts with ``...``; the
 full title is in ``title=``). ``link_pattern`` keeps only links matching a regex (jiemian, gov.cn);
-``"."`` is the item element itself; ``count_marker`` is a string whose number of occurrences in the page must equal the number of
-parsed rows, to catch partial breakage (PBOC's ``istitle="true"``).
+``"."`` is the item element itself; ``count_marker`` is a string whose number of occurrences in
+the page must equal the number of parsed rows, to catch partial breakage (PBOC's
+``istitle="true"``).
 """
 
 from __future__ import annotations
