@@ -1,0 +1,256 @@
+"""The delivery cycle: plan -> render -> record (pending) -> send -> mark.
+
+A message is recorded with what it carries before any attempt; an item is marked digested or
+alerted only in the transaction that records the server's acceptance (``store.deliveries``).
+Failed deliveries are retried by the next call once their backoff has elapsed.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import sqlite_utils
+
+from pipeline.config import Config
+from pipeline.digest.cluster import Story
+from pipeline.digest.message import DEFAULT_SENDER, build_message, message_bytes
+from pipeline.digest.notify import notify_send
+from pipeline.digest.render import Rendered, render_alert, render_chat, render_digest
+from pipeline.digest.report import DeliveryReport
+from pipeline.digest.select import (
+    Plan,
+    Target,
+    mail_targets,
+    notify_targets,
+    plan_alerts,
+    plan_digest,
+)
+from pipeline.digest.send import smtp_send, write_outbox
+from pipeline.errors import DeliveryError
+from pipeline.store.deliveries import (
+    KINDS,
+    Delivery,
+    claimed_event_ids,
+    create_delivery,
+    due_deliveries,
+    get_delivery,
+    last_sent,
+    mark_failed,
+    mark_items,
+    mark_sent,
+)
+from pipeline.store.schema import utcnow
+from pipeline.store.sources import HealthEvent, pending_health_events, source_states
+
+log = logging.getLogger(__name__)
+
+
+def _sender(config: Config) -> str:
+    return config.email.sender if config.email else DEFAULT_SENDER
+
+
+def _html_of(payload: bytes) -> str | None:
+    msg = email.message_from_bytes(payload, policy=email.policy.default)
+    part = msg.get_body(("html",)) if isinstance(msg, email.message.EmailMessage) else None
+    return str(part.get_content()) if part is not None else None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "x"
+
+
+def _stem(config: Config, kind: str, when: datetime, tail: str) -> str:
+    local = when.astimezone(config.settings.tz)
+    return f"{kind}-{local:%Y%m%d-%H%M%S}-{tail}"
+
+
+def _attempt(
+    db: sqlite_utils.Database, config: Config, d: Delivery, now: datetime
+) -> DeliveryReport:
+    """One try at one delivery; records the outcome and returns it as a report."""
+    try:
+        if d.channel == "notify":
+            title, _, body = d.payload.decode("utf-8").partition("\n")
+            notify_send(d.recipients[0], title, body)
+            mark_sent(db, d.id, now)
+            return DeliveryReport(d.kind, notified=1)
+        if d.channel == "smtp" and config.email is not None:
+            refused = smtp_send(config.email, _sender(config), d.recipients, d.payload)
+            note = "; ".join(f"refused {r}: {why}" for r, why in refused.items()) or None
+            if note:
+                log.warning("%s %d: %s", d.kind, d.id, note)
+            mark_sent(db, d.id, now, note=note)
+            log.info("%s %d sent to %s", d.kind, d.id, ", ".join(d.recipients))
+            errors = (note,) if note else ()
+            return DeliveryReport(d.kind, sent=1, errors=errors)
+        # outbox: no [email] configured (also for an smtp record made before [email] was removed)
+        stem = _stem(config, d.kind, d.created_at, f"{d.id:05d}")
+        paths = write_outbox(config.settings.outbox_dir, stem, d.payload, _html_of(d.payload))
+        mark_sent(db, d.id, now, channel="outbox", path=str(paths[0]))
+        log.info("%s written to %s", d.kind, paths[0])
+        return DeliveryReport(d.kind, written=1, paths=paths)
+    except DeliveryError as e:
+        mark_failed(db, d.id, str(e), now)
+        log.error("%s %d not delivered (kept, retried later): %s", d.kind, d.id, e)
+        return DeliveryReport(d.kind, failed=1, errors=(str(e),))
+
+
+def _retry(
+    db: sqlite_utils.Database, config: Config, now: datetime, kinds: Sequence[str], kind: str
+) -> DeliveryReport:
+    report = DeliveryReport(kind, nothing_to_report=True)
+    for d in due_deliveries(db, now, kinds=kinds):
+        report = report.merge(_attempt(db, config, d, now))
+    return report
+
+
+def retry_pending(
+    db: sqlite_utils.Database, config: Config, *, now: datetime | None = None
+) -> DeliveryReport:
+    """Send the pending and failed deliveries whose backoff has elapsed."""
+    return _retry(db, config, now or utcnow(), KINDS, "retry")
+
+
+def _mail(config: Config, target: Target, rendered: Rendered, now: datetime, kind: str) -> bytes:
+    recipients = [target.address] if target.channel == "smtp" else []
+    msg = build_message(
+        sender=_sender(config),
+        recipients=recipients,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        now=now,
+        kind=kind,
+    )
+    return message_bytes(msg)
+
+
+def _record(
+    db: sqlite_utils.Database,
+    kind: str,
+    target: Target,
+    subject: str,
+    payload: bytes,
+    stories: Sequence[Story],
+    events: Sequence[HealthEvent],
+    now: datetime,
+) -> int:
+    recipients = [target.address] if target.channel in ("smtp", "notify") else []
+    msg_id = ""
+    if target.channel != "notify":
+        msg_id = str(email.message_from_bytes(payload).get("Message-ID", ""))
+    return create_delivery(
+        db,
+        kind=kind,
+        channel=target.channel,
+        target=target.key,
+        recipients=recipients,
+        subject=subject,
+        message_id=msg_id,
+        payload=payload,
+        item_ids=[i for s in stories for i in s.ids],
+        event_ids=[e.id for e in events],
+        now=now,
+    )
+
+
+def _counts(stories: Sequence[Story], events: Sequence[HealthEvent]) -> DeliveryReport:
+    items = sum(len(s.items) for s in stories)
+    return DeliveryReport("", stories=len(stories), items=items, events=len(events))
+
+
+def send_digest(
+    db: sqlite_utils.Database,
+    config: Config,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> DeliveryReport:
+    """Deliver the digest of everything flagged and not yet digested, one message per reader.
+
+    Nothing flagged: nothing is sent unless ``[digest] send_empty`` or a source is broken
+    (silence must mean "healthy and nothing happened"). ``dry_run`` writes each message to the
+    outbox as ``preview-…`` (.eml and .html), whatever there is, and marks nothing.
+    """
+    now = now or utcnow()
+    report = DeliveryReport("digest", dry_run=dry_run, nothing_to_report=True)
+    if not dry_run:
+        report = report.merge(_retry(db, config, now, ("digest",), "digest"))
+    plans, unwanted = plan_digest(db, config, now)
+    states = source_states(db)
+    enabled = {s.id for s in config.sources if s.enabled}
+    broken = any(st.broken for sid, st in states.items() if sid in enabled)
+    since = last_sent(db, "digest")
+    created: list[int] = []
+    for plan in plans:
+        if not plan.stories and not (config.digest.send_empty or broken or dry_run):
+            continue
+        rendered = render_digest(
+            config, plan.stories, states, now, since=since, carried_over=plan.carried_over
+        )
+        payload = _mail(config, plan.target, rendered, now, "digest")
+        counts = _counts(plan.stories, ())
+        report = report.merge(counts)
+        if plan.stories:
+            report = _something(report)
+        if dry_run:
+            stem = _stem(config, "preview-digest", now, _slug(plan.target.key))
+            paths = write_outbox(config.settings.outbox_dir, stem, payload, rendered.html)
+            report = report.merge(DeliveryReport("digest", paths=paths))
+            continue
+        created.append(
+            _record(db, "digest", plan.target, rendered.subject, payload, plan.stories, (), now)
+        )
+        report = _something(report)
+    if dry_run:
+        return report
+    mark_items(db, "digest", unwanted, now)
+    for delivery_id in created:
+        report = report.merge(_attempt(db, config, get_delivery(db, delivery_id), now))
+    return report
+
+
+def _something(report: DeliveryReport) -> DeliveryReport:
+    return replace(report, nothing_to_report=False)
+
+
+def send_alerts(
+    db: sqlite_utils.Database, config: Config, *, now: datetime | None = None
+) -> DeliveryReport:
+    """Mail new high-severity stories at once (batched per reader, never twice per story),
+    post them to the ``[[notify]]`` webhooks, and tell every reader about source status
+    changes (broken / recovered), once each. Due retries of earlier alerts go first."""
+    now = now or utcnow()
+    report = _retry(db, config, now, ("alert",), "alert")
+    plans, repeats = plan_alerts(db, config, now)
+    mark_items(db, "alert", repeats, now)
+    by_key: dict[str, Plan] = {p.target.key: p for p in plans}
+    events = pending_health_events(db)
+    created: list[int] = []
+    for target in (*mail_targets(config), *notify_targets(config)):
+        plan = by_key.get(target.key)
+        stories = plan.stories if plan else ()
+        claimed = claimed_event_ids(db, target.key)
+        evs = [e for e in events if e.id not in claimed]
+        if not stories and not evs:
+            continue
+        if target.channel == "notify":
+            text = render_chat(config, stories, evs)
+            subject = text.partition("\n")[0]
+            payload = text.encode("utf-8")
+        else:
+            rendered = render_alert(config, stories, evs, now)
+            subject = rendered.subject
+            payload = _mail(config, target, rendered, now, "alert")
+            report = report.merge(_counts(stories, evs))
+        created.append(_record(db, "alert", target, subject, payload, stories, evs, now))
+        report = _something(report)
+    for delivery_id in created:
+        report = report.merge(_attempt(db, config, get_delivery(db, delivery_id), now))
+    return report

@@ -1,0 +1,180 @@
+"""Render digests, alerts and chat texts from jinja2 templates (package data).
+
+HTML templates (``*.html.j2``) are autoescaped; every value they get was cleaned in
+``views`` (one line, cut to length). Subjects are built here from cleaned text only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from pipeline.config import Config
+from pipeline.digest.cluster import Story
+from pipeline.digest.labels import labels, tz_label
+from pipeline.digest.select import story_severity
+from pipeline.digest.views import Health, Viewer, clean
+from pipeline.store.sources import HealthEvent, SourceState
+
+SUBJECT_TITLE_MAX = 60
+CHAT_TITLE_MAX = 80
+_MONTHS = "January February March April May June July August September October November December"
+_MONTH_NAME = tuple(_MONTHS.split(" "))
+_MONTH_ABBR = tuple(m[:3] for m in _MONTH_NAME)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline.digest", "templates"),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html.j2",), default_for_string=False, default=False
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _render(name: str, context: Mapping[str, Any]) -> str:
+    return environment().get_template(name).render(**context)
+
+
+def _dates(config: Config, now: datetime) -> tuple[str, str]:
+    t = labels(config.digest.language)
+    local = now.astimezone(config.settings.tz)
+    fields = {
+        "year": local.year,
+        "month": local.month,
+        "day": local.day,
+        "month_abbr": _MONTH_ABBR[local.month - 1],
+        "month_name": _MONTH_NAME[local.month - 1],
+        "weekday": t["weekdays"].split()[local.weekday()],
+    }
+    return t["date_subject"].format(**fields), t["date_heading"].format(**fields)
+
+
+def _counts(stories: Sequence[Story]) -> tuple[int, int]:
+    high = sum(1 for s in stories if story_severity(s) == "high")
+    return high, len(stories) - high
+
+
+def digest_subject(config: Config, stories: Sequence[Story], failing: int, now: datetime) -> str:
+    t = labels(config.digest.language)
+    date, _ = _dates(config, now)
+    high, rest = _counts(stories)
+    if not stories:
+        counts = t["subject_none"]
+    elif high:
+        counts = t["subject_counts"].format(high=high, rest=rest)
+    else:
+        counts = t["subject_counts_rest"].format(rest=rest)
+    if failing:
+        counts += t["subject_health"].format(n=failing)
+    return clean(t["subject_digest"].format(date=date, counts=counts), 200)
+
+
+def render_digest(
+    config: Config,
+    stories: Sequence[Story],
+    states: Mapping[str, SourceState],
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    carried_over: int = 0,
+) -> Rendered:
+    """The daily digest: ``stories`` must already be in display order."""
+    viewer = Viewer(config)
+    t = viewer.t
+    health = viewer.health(states)
+    subject = digest_subject(config, stories, len(health.failing), now)
+    _, heading = _dates(config, now)
+    high, rest = _counts(stories)
+    tz = tz_label(config.digest.language, config.settings.timezone)
+    if since is None:
+        window = t["window_first"].format(end=viewer.time(now), tz=tz)
+    else:
+        window = t["window"].format(start=viewer.time(since), end=viewer.time(now), tz=tz)
+    if stories:
+        summary = t["summary"].format(high=high, rest=rest)
+    else:
+        summary = t["summary_none_healthy" if health.healthy else "summary_none"]
+    context = {
+        "t": t,
+        "lang": config.digest.language,
+        "subject": subject,
+        "heading": heading,
+        "summary": summary,
+        "window": window,
+        "sections": viewer.sections(stories),
+        "health": health,
+        "carried": t["carried"].format(n=carried_over) if carried_over else "",
+    }
+    return Rendered(subject, _render("digest.txt.j2", context), _render("digest.html.j2", context))
+
+
+def alert_subject(config: Config, stories: Sequence[Story], health: Health) -> str:
+    t = labels(config.digest.language)
+    if stories:
+        title = clean(stories[0].lead.title, SUBJECT_TITLE_MAX) or "—"
+        key = "subject_alert" if len(stories) == 1 else "subject_alerts"
+        return clean(t[key].format(title=title, n=len(stories)), 200)
+    first = health.events[0]
+    text = f"{first.name} {first.status_label}"
+    return clean(t["subject_events"].format(n=len(health.events), first=text), 200)
+
+
+def render_alert(
+    config: Config,
+    stories: Sequence[Story],
+    events: Sequence[HealthEvent],
+    now: datetime,
+) -> Rendered:
+    """An immediate alert: the new high-severity stories and/or source status changes."""
+    viewer = Viewer(config)
+    health = viewer.health({}, events)
+    subject = alert_subject(config, stories, health)
+    _, heading = _dates(config, now)
+    context = {
+        "t": viewer.t,
+        "lang": config.digest.language,
+        "subject": subject,
+        "heading": heading,
+        "title": viewer.t["alert_title"] if stories else viewer.t["health_title"],
+        "entries": tuple(viewer.entry(n, s) for n, s in enumerate(stories, 1)),
+        "health": health,
+    }
+    return Rendered(subject, _render("alert.txt.j2", context), _render("alert.html.j2", context))
+
+
+def render_chat(config: Config, stories: Sequence[Story], events: Sequence[HealthEvent]) -> str:
+    """A short text for DingTalk / WeCom / Feishu: one line per story, one per status change."""
+    viewer = Viewer(config)
+    t = viewer.t
+    lines = [f"{t['brand']}:"]
+    for story in stories:
+        lead = story.lead
+        e = viewer.entry(0, story)
+        title = clean(lead.title, CHAT_TITLE_MAX)
+        line = f"[{e.severity_label}] {title}（{e.source}）"
+        if e.reason:
+            line += f" — {e.reason}"
+        if e.url:
+            line += f" {e.url}"
+        lines.append(line)
+    for ev in viewer.health({}, events).events:
+        lines.append(f"[{t['health']}] {ev.name}: {ev.status_label} {ev.reason}".rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,224 @@
+"""What goes into a message: flagged items not yet delivered, per-reader filters, stories.
+
+A *target* is one destination: a mail recipient (channel ``smtp``), the outbox folder when no
+``[email]`` is configured (channel ``outbox``), or a chat webhook (channel ``notify``). Each
+target gets only the stories that pass its topic and minimum-severity filters and that no
+earlier delivery of the same kind to it already carries.
+
+The digest window is everything flagged, not yet digested, and first seen up to ``now``.
+Immediate alerts consider items first seen in the last ``ALERT_LOOKBACK`` whose publication is
+no older than ``ALERT_MAX_AGE`` (a first fetch of an archive is not "news"); a story already
+alerted in the last ``ALERT_MEMORY`` is never alerted again, whichever source reprints it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from pipeline.config import Config
+from pipeline.digest.cluster import Story, cluster
+from pipeline.models import SEVERITY_RANK
+from pipeline.store.deliveries import claimed_item_ids
+from pipeline.store.items import StoredItem, iter_items
+from pipeline.store.schema import iso
+
+ALERT_LOOKBACK = timedelta(days=2)
+ALERT_MAX_AGE = timedelta(days=7)
+ALERT_MEMORY = timedelta(days=14)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    key: str  # stored as deliveries.target
+    channel: str  # "smtp" | "outbox" | "notify"
+    address: str  # mail address, outbox folder, or apprise URL
+    topics: tuple[str, ...] = ()
+    min_severity: str = "low"
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The stories one target receives in one message."""
+
+    target: Target
+    stories: tuple[Story, ...]
+    carried_over: int = 0  # stories left for the next digest (max_items)
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        return tuple(i for s in self.stories for i in s.ids)
+
+
+def rank(severity: str | None) -> int:
+    return SEVERITY_RANK.get(severity or "low", 1)
+
+
+def mail_targets(config: Config) -> tuple[Target, ...]:
+    if config.email is None:
+        return (Target("outbox", "outbox", str(config.settings.outbox_dir)),)
+    return tuple(
+        Target(r.address, "smtp", r.address, tuple(r.topics), r.min_severity)
+        for r in config.email.recipients
+    )
+
+
+def notify_targets(config: Config) -> tuple[Target, ...]:
+    out = []
+    for n in config.notify:
+        digest = hashlib.sha1(n.url.encode("utf-8")).hexdigest()[:10]
+        label = n.name or n.url.split(":", 1)[0]
+        out.append(Target(f"notify:{label}:{digest}", "notify", n.url, (), n.min_severity, label))
+    return tuple(out)
+
+
+def story_severity(story: Story) -> str:
+    return max((i.severity or "low" for i in story.items), key=rank)
+
+
+def story_topics(story: Story) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in story.items:
+        for topic in item.topics:
+            seen.setdefault(topic, None)
+    return tuple(seen)
+
+
+def wants(target: Target, story: Story) -> bool:
+    if rank(story_severity(story)) < rank(target.min_severity):
+        return False
+    return not target.topics or bool(set(target.topics) & set(story_topics(story)))
+
+
+def order(stories: Sequence[Story]) -> list[Story]:
+    """High severity first, then by topic, then the newest first."""
+
+    def key(story: Story) -> tuple[int, str, float]:
+        lead = story.lead
+        topics = story_topics(story)
+        when = (lead.published or lead.first_seen).timestamp()
+        return (-rank(story_severity(story)), topics[0] if topics else "\uffff", -when)
+
+    return sorted(stories, key=key)
+
+
+def _authority(config: Config) -> dict[str, str]:
+    return {s.id: s.authority for s in config.sources}
+
+
+def stories_of(config: Config, items: Sequence[StoredItem]) -> list[Story]:
+    authority = _authority(config)
+    return cluster(items, lambda sid: authority.get(sid, "media"))
+
+
+def _unclaimed(story: Story, claimed: set[str]) -> Story | None:
+    rest = tuple(i for i in story.items if i.id not in claimed)
+    return Story(rest) if rest else None
+
+
+def _plan(
+    db: sqlite_utils.Database,
+    kind: str,
+    targets: Sequence[Target],
+    stories: Sequence[Story],
+    max_stories: int | None = None,
+) -> tuple[list[Plan], set[str]]:
+    plans: list[Plan] = []
+    wanted: set[str] = set()
+    for target in targets:
+        claimed = claimed_item_ids(db, kind, target.key)
+        mine = []
+        for story in stories:
+            rest = _unclaimed(story, claimed)
+            if rest is not None and wants(target, rest):
+                mine.append(rest)
+                wanted.update(rest.ids)
+        mine = order(mine)
+        kept = mine[:max_stories] if max_stories is not None else mine
+        plans.append(Plan(target, tuple(kept), len(mine) - len(kept)))
+    return plans, wanted
+
+
+def digest_candidates(db: sqlite_utils.Database, now: datetime) -> list[StoredItem]:
+    rows = db.execute(
+        "SELECT id FROM items WHERE flagged = 1 AND digested_at IS NULL AND first_seen <= ?"
+        " ORDER BY first_seen, rowid",
+        [iso(now)],
+    ).fetchall()
+    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
+
+
+def plan_digest(
+    db: sqlite_utils.Database, config: Config, now: datetime
+) -> tuple[list[Plan], set[str]]:
+    """Plans per mail target, and the candidate items that no target wants."""
+    items = digest_candidates(db, now)
+    stories = stories_of(config, items)
+    plans, wanted = _plan(db, "digest", mail_targets(config), stories, config.digest.max_items)
+    claimed_any = claimed_item_ids(db, "digest")
+    unwanted = {i.id for i in items} - wanted - claimed_any
+    return plans, unwanted
+
+
+def alert_threshold(config: Config) -> str | None:
+    value = config.alerts.min_severity
+    return None if value == "off" else value
+
+
+def _alert_items(db: sqlite_utils.Database, min_rank: int, now: datetime) -> list[StoredItem]:
+    rows = db.execute(
+        "SELECT id, severity, published FROM items WHERE flagged = 1 AND alerted_at IS NULL"
+        " AND first_seen >= ? AND first_seen <= ?",
+        [iso(now - ALERT_LOOKBACK), iso(now)],
+    ).fetchall()
+    oldest = iso(now - ALERT_MAX_AGE) or ""
+    ids = [r[0] for r in rows if rank(r[1]) >= min_rank and (r[2] is None or r[2] >= oldest)]
+    return list(iter_items(db, ids=ids)) if ids else []
+
+
+def _alert_history(db: sqlite_utils.Database, now: datetime) -> list[StoredItem]:
+    since = iso(now - ALERT_MEMORY)
+    rows = db.execute(
+        "SELECT id FROM items WHERE (alerted_at IS NOT NULL AND alerted_at >= ?) OR id IN"
+        " (SELECT di.item_id FROM delivery_items di JOIN deliveries d ON d.id = di.delivery_id"
+        "  WHERE d.kind = 'alert' AND d.created_at >= ?)",
+        [since, since],
+    ).fetchall()
+    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
+
+
+def plan_alerts(
+    db: sqlite_utils.Database, config: Config, now: datetime
+) -> tuple[list[Plan], set[str]]:
+    """Alert plans per target (mail first, then chat), and items that repeat an alerted story."""
+    threshold = alert_threshold(config)
+    if threshold is None:
+        return [], set()
+    mail = [
+        Target(t.key, t.channel, t.address, t.topics, max(t.min_severity, threshold, key=rank))
+        for t in mail_targets(config)
+    ]
+    chats = list(notify_targets(config))
+    min_rank = min(rank(t.min_severity) for t in [*mail, *chats])
+    candidates = _alert_items(db, min_rank, now)
+    if not candidates:
+        return [], set()
+    history = [i for i in _alert_history(db, now) if i.id not in {c.id for c in candidates}]
+    known = {i.id for i in history}
+    fresh: list[Story] = []
+    repeats: set[str] = set()
+    for story in stories_of(config, [*history, *candidates]):
+        new = tuple(i for i in story.items if i.id not in known)
+        if not new:
+            continue
+        if len(new) < len(story.items):
+            repeats.update(i.id for i in new)
+        else:
+            fresh.append(story)
+    plans, _ = _plan(db, "alert", [*mail, *chats], fresh)
+    return plans, repeats

@@ -1,0 +1,276 @@
+"""Stories and source states -> plain view objects the templates render.
+
+All item text is cleaned here: control characters (CR/LF included) become spaces, bidi and
+other format characters are dropped, and every field is cut to a length a mail client shows.
+Links are kept only for http(s) URLs. Escaping is the templates' job (jinja2 autoescape).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from pipeline.config import Config
+from pipeline.digest.cluster import Story, normalize_doc_number
+from pipeline.digest.labels import labels
+from pipeline.digest.select import story_severity, story_topics
+from pipeline.store.items import StoredItem
+from pipeline.store.sources import HealthEvent, SourceState
+
+TITLE_MAX = 160
+SNIPPET_MAX = 150
+REASON_MAX = 120
+NAME_MAX = 60
+URL_MAX = 2000
+FAILING = ("blocked", "layout-changed", "error")
+
+
+def clean(text: str | None, limit: int) -> str:
+    """One line of displayable text, at most ``limit`` characters (``…`` marks a cut)."""
+    if not text:
+        return ""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Zl", "Zp", "Zs"):
+            out.append(" ")
+        elif cat not in ("Cf", "Cs", "Co", "Cn"):
+            out.append(ch)
+    line = re.sub(r" {2,}", " ", "".join(out)).strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    url = "".join(ch for ch in url.strip() if unicodedata.category(ch)[0] != "C" and ch != " ")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or len(url) > URL_MAX:
+        return None
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    text: str
+    hit: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    name: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    number: int
+    title: str
+    url: str | None
+    severity: str
+    severity_label: str
+    source: str
+    authority: str
+    issuer: str
+    when: str
+    when_label: str
+    doc_numbers: tuple[str, ...]
+    snippet: tuple[Segment, ...]
+    reason: str
+    topics: tuple[str, ...]
+    also: tuple[Link, ...]
+    alerted: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicGroup:
+    topic: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    severity: str
+    label: str
+    count: int
+    groups: tuple[TopicGroup, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FailingSource:
+    name: str
+    source_id: str
+    status: str
+    status_label: str
+    since: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    total: int
+    failing: tuple[FailingSource, ...]
+    never: tuple[str, ...]
+    events: tuple[FailingSource, ...] = ()  # broken / recovered transitions (alerts)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.failing
+
+
+class Viewer:
+    """Builds views for one configuration, language and time zone."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.lang = config.digest.language
+        self.t = labels(self.lang)
+        self.tz = ZoneInfo(config.settings.timezone)
+        self.names = {s.id: s.name for s in config.sources}
+        self.authority = {s.id: s.authority for s in config.sources}
+
+    def time(self, dt: datetime | None) -> str:
+        return dt.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if dt else ""
+
+    def source_name(self, source_id: str) -> str:
+        return clean(self.names.get(source_id, source_id), NAME_MAX)
+
+    def entry(self, number: int, story: Story) -> Entry:
+        lead = story.lead
+        verdict = lead.verdict
+        severity = story_severity(story)
+        docs: dict[str, str] = {}  # one spelling per number: 〔2024〕 = [2024]
+        for item in story.items:
+            for d in item.verdict.doc_numbers if item.verdict else ():
+                docs.setdefault(normalize_doc_number(d), clean(d, 40))
+        also: dict[str, Link] = {}
+        for item in story.others:
+            name = self.source_name(item.source_id)
+            if item.source_id != lead.source_id and name not in also:
+                also[name] = Link(name, safe_url(item.url))
+        alerted = next((i.alerted_at for i in story.items if i.alerted_at), None)
+        return Entry(
+            number=number,
+            title=clean(lead.title, TITLE_MAX) or "—",
+            url=safe_url(lead.url),
+            severity=severity,
+            severity_label=self.t[f"sev.{severity}"],
+            source=self.source_name(lead.source_id),
+            authority=self.t[f"auth.{self.authority.get(lead.source_id, 'media')}"],
+            issuer=clean(verdict.authority if verdict else None, NAME_MAX),
+            when=self.time(lead.published or lead.first_seen),
+            when_label=self.t["published" if lead.published else "first_seen"],
+            doc_numbers=tuple(d for d in docs.values() if d),
+            snippet=snippet(lead),
+            reason=self.reason(lead),
+            topics=tuple(clean(t, 20) for t in story_topics(story)),
+            also=tuple(also.values()),
+            alerted=self.t["alerted"].format(time=self.time(alerted)) if alerted else "",
+        )
+
+    def reason(self, item: StoredItem) -> str:
+        verdict = item.verdict
+        if verdict is None:
+            return ""
+        parts = [clean(e, REASON_MAX) for e in verdict.explanation[:2] if e.strip()]
+        if parts:
+            return clean(self.t["reason_sep"].join(parts), REASON_MAX)
+        terms = list(dict.fromkeys(m.term for m in verdict.matches if m.kind != "exclude"))
+        if not terms:
+            return ""
+        return clean(self.t["matched"].format(terms=self.t["list_sep"].join(terms[:5])), REASON_MAX)
+
+    def sections(self, stories: Sequence[Story]) -> tuple[Section, ...]:
+        """Stories (already ordered) grouped by severity, then by their first topic."""
+        out: list[Section] = []
+        number = 0
+        for severity in ("high", "medium", "low"):
+            groups: dict[str, list[Entry]] = {}
+            for story in stories:
+                if story_severity(story) != severity:
+                    continue
+                number += 1
+                topics = story_topics(story)
+                topic = clean(topics[0], 20) if topics else self.t["no_topic"]
+                groups.setdefault(topic, []).append(self.entry(number, story))
+            if groups:
+                count = sum(len(g) for g in groups.values())
+                tg = tuple(TopicGroup(k, tuple(v)) for k, v in groups.items())
+                out.append(Section(severity, self.t[f"sev.{severity}"], count, tg))
+        return tuple(out)
+
+    def health(
+        self, states: Mapping[str, SourceState], events: Sequence[HealthEvent] = ()
+    ) -> Health:
+        enabled = [s for s in self.config.sources if s.enabled]
+        failing: list[FailingSource] = []
+        never: list[str] = []
+        for source in enabled:
+            state = states.get(source.id)
+            if state is None or state.status == "never-fetched":
+                never.append(self.source_name(source.id))
+            elif state.status in FAILING:
+                since = self.t["health_since"].format(
+                    since=self.time(state.failing_since or state.last_attempt),
+                    n=state.consecutive_failures,
+                )
+                failing.append(self._failing(source.id, state.status, state.reason, since))
+        evs = tuple(
+            self._failing(
+                e.source_id, e.status, e.reason, self.time(e.at), self.t[f"event.{e.event}"]
+            )
+            for e in events
+        )
+        return Health(len(enabled), tuple(failing), tuple(never), evs)
+
+    def _failing(
+        self, source_id: str, status: str, reason: str, since: str, label: str | None = None
+    ) -> FailingSource:
+        status_label = label or self.t.get(f"status.{status}", status)
+        return FailingSource(
+            self.source_name(source_id), source_id, status, status_label, since, clean(reason, 200)
+        )
+
+
+def snippet(item: StoredItem) -> tuple[Segment, ...]:
+    """A short excerpt with the matched terms marked, centred on the first match."""
+    verdict = item.verdict
+    text = clean((verdict.snippet if verdict else "") or item.summary or item.body, 10_000)
+    if not text:
+        return ()
+    terms = sorted(
+        {m.term for m in verdict.matches if m.kind != "exclude" and m.term.strip()}
+        if verdict
+        else set(),
+        key=len,
+        reverse=True,
+    )
+    pattern = re.compile("|".join(re.escape(t) for t in terms)) if terms else None
+    first = pattern.search(text) if pattern else None
+    start = 0
+    if first and first.start() > SNIPPET_MAX // 3 and len(text) > SNIPPET_MAX:
+        start = min(first.start() - SNIPPET_MAX // 4, len(text) - SNIPPET_MAX + 1)
+    window = text[start : start + SNIPPET_MAX]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + SNIPPET_MAX < len(text) else ""
+    window = prefix + window + suffix
+    if pattern is None:
+        return (Segment(window, False),)
+    segments: list[Segment] = []
+    pos = 0
+    for m in pattern.finditer(window):
+        if m.start() > pos:
+            segments.append(Segment(window[pos : m.start()], False))
+        segments.append(Segment(m.group(0), True))
+        pos = m.end()
+    if pos < len(window):
+        segments.append(Segment(window[pos:], False))
+    return tuple(segments)
