@@ -1,7 +1,145 @@
-"""Commands of this group are added by the stage that owns them."""
+"""Source commands: ``sources`` (configured sources with their health) and ``test-source``."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILURE, database, fail, load
+from pipeline.fetch.http import fetch_details_sync, fetch_sources
+from pipeline.fetch.parse import result
+from pipeline.models import Fetched, Source, SourceResult
+from pipeline.store.sources import SourceState, source_states
+
+
+def _every(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _row(source: Source, state: SourceState) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": source.id,
+        "name": source.name,
+        "kind": source.kind,
+        "authority": source.authority,
+        "issuer": source.issuer,
+        "every": _every(source.every_seconds),
+        "enabled": source.enabled,
+    }
+    row.update(state.to_json())
+    row["id"] = source.id
+    return row
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def sources(ctx: click.Context, as_json: bool) -> None:
+    """List the configured sources with their health (ok, blocked, layout-changed, error)."""
+    config = load(ctx)
+    db = database(config)
+    try:
+        states = source_states(db)
+    finally:
+        db.close()
+    rows = [_row(s, states.get(s.id) or SourceState.never(s.id)) for s in config.sources]
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    header = ("ID", "KIND", "AUTHORITY", "EVERY", "STATUS", "FAILS", "LAST SUCCESS (UTC)", "REASON")
+    table = [header]
+    for s, row in zip(config.sources, rows, strict=True):
+        state = states.get(s.id) or SourceState.never(s.id)
+        status = str(row["status"]) + ("" if s.enabled else " (disabled)")
+        table.append(
+            (
+                s.id,
+                s.kind,
+                s.authority,
+                str(row["every"]),
+                status,
+                str(state.consecutive_failures),
+                _when(state.last_success),
+                state.reason,
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
+    for r in table:
+        cells = [c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)]
+        click.echo("  ".join([*cells, r[-1]]).rstrip())
+
+
+def _from_file(path: Path, source: Source) -> SourceResult:
+    content_type = {".json": "application/json", ".xml": "application/xml"}.get(
+        path.suffix, "text/html"
+    )
+    fetched = Fetched(
+        source_id=source.id,
+        url=source.url,
+        status=200,
+        headers={"content-type": content_type},
+        content=path.read_bytes(),
+        fetched_at=datetime.now(UTC),
+    )
+    return result(fetched, source)
+
+
+@click.command("test-source")
+@click.argument("source_id")
+@click.option(
+    "--file",
+    "file_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Parse this saved response instead of fetching the source.",
+)
+@click.option("--detail", is_flag=True, help="Also fetch detail pages (when configured).")
+@click.option("--limit", default=30, show_default=True, help="Items to print.")
+@click.pass_context
+def test_source(
+    ctx: click.Context, source_id: str, file_path: Path | None, detail: bool, limit: int
+) -> None:
+    """Fetch and parse one source and print what was found; nothing is stored."""
+    config = load(ctx)
+    try:
+        source = config.source(source_id)
+    except KeyError:
+        known = ", ".join(s.id for s in config.sources)
+        fail(f"unknown source {source_id!r}; configured: {known}", EXIT_CONFIG)
+    if file_path is not None:
+        res = _from_file(file_path, source)
+    else:
+        [res] = fetch_sources([source], {}, config.settings)
+    items = list(res.items)
+    if detail and items and source.options.get("detail"):
+        items = fetch_details_sync(items[:limit], {source.id: source}, config.settings)
+    http = res.http_status if res.http_status is not None else "-"
+    click.echo(f"{source.id} ({source.kind}) {source.url}")
+    click.echo(f"health: {res.status}{': ' + res.reason if res.reason else ''}")
+    click.echo(f"http: {http}  items: {len(res.items)}  elapsed: {res.elapsed_seconds:.2f}s")
+    undated = sum(1 for i in res.items if i.published is None)
+    if undated:
+        click.echo(f"items without a parseable date: {undated}")
+    for warning in res.warnings:
+        click.echo(f"warning: {warning}")
+    for item in items[:limit]:
+        when = _when(item.published) if item.published else "no date"
+        click.echo(f"- {when}  [{item.published_raw or '-'}]  {item.title}")
+        click.echo(f"    {item.url or item.guid}")
+        if item.body:
+            click.echo(f"    body: {item.body[:120]}{'…' if len(item.body) > 120 else ''}")
+    if res.status != "ok":
+        raise SystemExit(EXIT_FAILURE)
+
+
+COMMANDS: list[click.Command] = [sources, test_source]

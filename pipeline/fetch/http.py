@@ -32,6 +32,7 @@ from pipeline.models import Fetched, Item, Source, SourceResult
 
 log = logging.getLogger(__name__)
 
+DEFAULT_USER_AGENT = "lendwatch/0.1 (+https://github.com/lendwatch/lendwatch; policy monitor)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ACCEPT = {
     "rss": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
@@ -101,9 +102,16 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def user_agent(settings: Settings) -> str:
+    # config.py reads the default as ``Settings.user_agent``, which on a slots dataclass is a
+    # member descriptor, not the string: fall back to the documented default.
+    value = settings.user_agent
+    return value if isinstance(value, str) and value else DEFAULT_USER_AGENT
+
+
 def make_client(settings: Settings, policy: Policy = DEFAULT_POLICY) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        headers={"User-Agent": settings.user_agent, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"},
+        headers={"User-Agent": user_agent(settings), "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"},
         follow_redirects=True,
         max_redirects=policy.max_redirects,
         limits=httpx.Limits(
