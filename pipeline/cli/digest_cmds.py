@@ -1,7 +1,93 @@
-"""Commands of this group are added by the stage that owns them."""
+"""The email commands: digest (send, --dry-run, --preview) and deliveries (the outbox)."""
 
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from pipeline.cli.common import EXIT_FAILURE, EXIT_STORE, database, fail, load
+from pipeline.digest import DeliveryReport, retry_pending, send_digest
+from pipeline.errors import DeliveryError, StoreError
+from pipeline.store.deliveries import list_deliveries
+
+
+def _report_failures(report: DeliveryReport) -> None:
+    for error in report.errors:
+        click.echo(f"lendwatch: {error}", err=True)
+    if report.failed:
+        fail(
+            f"{report.failed} message(s) not delivered; the items stay pending and are retried"
+            " on the next run",
+            EXIT_FAILURE,
+        )
+
+
+@click.command()
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Write the digest as .eml and .html to the outbox; send and mark nothing.",
+)
+@click.option(
+    "--preview", is_flag=True, help="Like --dry-run, and print only the HTML preview's path."
+)
+@click.pass_context
+def digest(ctx: click.Context, dry_run: bool, preview: bool) -> None:
+    """Send the digest of everything flagged and not yet delivered.
+
+    Without an [email] table the digest is written to <data_dir>/outbox/ (.eml and .html).
+    Exit status: 0 delivered (or nothing to report); 1 a delivery failed (kept and retried);
+    2 configuration error; 3 database error.
+    """
+    config = load(ctx)
+    db = database(config)
+    try:
+        report = send_digest(db, config, dry_run=dry_run or preview)
+    except DeliveryError as e:
+        fail(f"{e} (nothing marked delivered)", EXIT_FAILURE)
+    except StoreError as e:
+        fail(str(e), EXIT_STORE)
+    finally:
+        db.close()
+    if preview:
+        if report.preview is None:
+            fail("no preview was written", EXIT_FAILURE)
+        click.echo(str(report.preview))
+        return
+    click.echo(report.summary())
+    _report_failures(report)
+
+
+@click.command()
+@click.option("--retry", is_flag=True, help="Retry pending and failed deliveries now.")
+@click.option("--limit", default=20, show_default=True, help="How many records to list.")
+@click.pass_context
+def deliveries(ctx: click.Context, retry: bool, limit: int) -> None:
+    """List the delivery records (pending, sent, failed with the error)."""
+    config = load(ctx)
+    db = database(config)
+    report: DeliveryReport | None = None
+    try:
+        if retry:
+            report = retry_pending(db, config)
+            click.echo(report.summary())
+        records = list_deliveries(db, limit=limit)
+    except StoreError as e:
+        fail(str(e), EXIT_STORE)
+    finally:
+        db.close()
+    tz = config.settings.tz
+    for d in records:
+        when = (d.sent_at or d.last_attempt or d.created_at).astimezone(tz)
+        line = f"{d.id:>5}  {d.kind:<6} {d.channel:<6} {d.status:<7} {when:%Y-%m-%d %H:%M}"
+        line += f"  {d.target}  {d.subject}"
+        click.echo(line)
+        if d.status != "sent" and d.last_error:
+            nxt = d.next_attempt.astimezone(tz)
+            click.echo(f"       {d.last_error} (attempts {d.attempts}, next {nxt:%Y-%m-%d %H:%M})")
+        elif d.path:
+            click.echo(f"       {d.path}")
+    if report is not None:
+        _report_failures(report)
+
+
+COMMANDS: list[click.Command] = [digest, deliveries]

@@ -117,7 +117,7 @@ _EN = {
     "subject_counts": "{high} important, {rest} relevant",
     "subject_counts_rest": "{rest} relevant",
     "subject_none": "nothing new",
-    "subject_health": ", {n} sources failing",
+    "subject_health": ", {n} source(s) failing",
     "subject_alert": "[Lending watch alert] {title}",
     "subject_alerts": "[Lending watch alert] {n} important: {title} and more",
     "subject_events": "[Lending watch] {n} source status changes: {first}",
