@@ -71,7 +71,8 @@ def sample_digest(tmp_path: Path, language: str) -> EmailMessage:
     sample_items(db)
     for sid in ("nfra", "nifa", "sina", "yicai"):
         ok_source(db, sid, NOW - timedelta(hours=1))
-    fail_source(db, "pboc", "blocked", "anti-bot challenge page (请开启JavaScript)", 3, NOW - timedelta(days=2))
+    reason = "anti-bot challenge page (请开启JavaScript)"
+    fail_source(db, "pboc", "blocked", reason, 3, NOW - timedelta(days=2))
     report = send_digest(db, config, now=NOW, dry_run=True)
     db.close()
     eml = next(p for p in report.paths if p.suffix == ".eml")
@@ -109,7 +110,7 @@ def test_digest_structure(tmp_path: Path) -> None:
     assert "<table" in html and "<style" not in html and "<script" not in html
     assert "<link" not in html and "@import" not in html and "url(" not in html
     assert 'href="https://example.cn/nfra/2026-12.html"' in html
-    assert "font-weight:bold;\">网络小额贷款</span>" in html
+    assert 'font-weight:bold;">网络小额贷款</span>' in html
 
 
 def test_digest_in_english_has_english_labels(tmp_path: Path) -> None:
@@ -210,7 +211,8 @@ def test_carry_over_beyond_max_items(tmp_path: Path) -> None:
     config = make_config(tmp_path, max_items=2)
     db = database(config)
     for n in range(4):
-        add_item(db, "sina", f"m{n}", f"第{n}条完全不同的标题内容{'甲乙丙丁'[n] * 6}", severity="low")
+        title = f"第{n}条完全不同的标题内容{'甲乙丙丁'[n] * 6}"
+        add_item(db, "sina", f"m{n}", title, severity="low")
     report = send_digest(db, config, now=NOW)
     assert report.stories == 2 and report.written == 1
     text, _ = parts(parse(report.paths[0]))

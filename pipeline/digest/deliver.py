@@ -144,7 +144,8 @@ def _record(
     recipients = [target.address] if target.channel in ("smtp", "notify") else []
     msg_id = ""
     if target.channel != "notify":
-        msg_id = str(email.message_from_bytes(payload).get("Message-ID", ""))
+        parsed = email.message_from_bytes(payload, policy=email.policy.default)
+        msg_id = str(parsed.get("Message-ID", "")).strip()
     return create_delivery(
         db,
         kind=kind,

@@ -47,7 +47,7 @@ def build_message(
     msg["From"] = Address(display_name=display or "lendwatch", addr_spec=addr or DEFAULT_SENDER)
     msg["To"] = ", ".join(header_safe(r) for r in recipients) if recipients else OUTBOX_RECIPIENT
     msg["Date"] = email.utils.format_datetime(now)
-    msg["Message-ID"] = email.utils.make_msgid(idstring=f"lendwatch.{kind}", domain=_domain(sender))
+    msg["Message-ID"] = email.utils.make_msgid(domain=_domain(sender))
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
     msg["X-Lendwatch-Kind"] = kind
