@@ -220,3 +220,20 @@ def test_carry_over_beyond_max_items(tmp_path: Path) -> None:
     again = send_digest(db, config, now=NOW + timedelta(days=1))
     assert again.stories == 2
     db.close()
+
+
+def test_alert_matches_golden(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    db = database(config)
+    sample_items(db)
+    fail_source(
+        db, "pboc", "blocked", "WZWS challenge (请开启JavaScript)", 2, NOW - timedelta(hours=3)
+    )
+    report = send_alerts(db, config, now=NOW)
+    db.close()
+    assert (report.written, report.stories, report.events) == (1, 2, 1)
+    msg = parse(report.paths[0])
+    text, html = parts(msg)
+    check_golden("alert_zh.headers", normalized_headers(msg))
+    check_golden("alert_zh.txt", text)
+    check_golden("alert_zh.html", html)

@@ -1,0 +1,188 @@
+"""Immediate alerts: batched, never twice for one story, marked in the digest; source health
+events told once each; chat webhooks through apprise (a loopback HTTP server as the hook)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import sqlite_utils
+
+from pipeline.config import NotifyConfig, Recipient
+from pipeline.digest import send_alerts, send_digest
+from pipeline.store.deliveries import list_deliveries
+from tests.support.httpserver import HTTPTestServer, Route
+from tests.support.smtpserver import Received, SMTPTestServer
+from tests.test_digest_fixtures import (
+    NOW,
+    add_item,
+    database,
+    fail_source,
+    make_config,
+    ok_source,
+    sample_items,
+    smtp_config,
+)
+
+
+def text_of(received: Received) -> str:
+    part = received.message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def alerted(db: sqlite_utils.Database) -> set[str]:
+    return {r[0] for r in db.execute("SELECT guid FROM items WHERE alerted_at IS NOT NULL")}
+
+
+def test_high_items_alerted_once_batched_and_marked_in_digest(
+    tmp_path: Path, smtp_server: SMTPTestServer
+) -> None:
+    config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
+    db = database(config)
+    sample_items(db)
+    report = send_alerts(db, config, now=NOW)
+    assert (report.sent, report.stories, report.items) == (1, 2, 3)
+    [received] = smtp_server.messages
+    msg = received.message
+    assert msg["Subject"].startswith("【借贷监测·提醒】2条重要：")
+    assert msg["X-Lendwatch-Kind"] == "alert"
+    text = text_of(received)
+    assert "借呗暂停新增授信" in text and "网络小额贷款业务管理暂行办法" in text
+    assert "另见：新浪财经" in text  # the reprint is folded in, not alerted separately
+    assert "助贷业务自律公约" not in text  # medium: digest only
+    assert alerted(db) == {"2026-12", "a-88231", "n-5521"}
+
+    assert send_alerts(db, config, now=NOW + timedelta(minutes=30)).sent == 0
+    # another outlet reprints the regulation an hour later: same story, no second alert
+    add_item(
+        db,
+        "yicai",
+        "n-5600",
+        "转载：国家金融监督管理总局关于印发《网络小额贷款业务管理暂行办法》的通知",
+        severity="high",
+        topics=("网络小贷",),
+        doc_numbers=("金规〔2026〕12号",),
+        first_seen=NOW + timedelta(hours=1),
+    )
+    assert send_alerts(db, config, now=NOW + timedelta(hours=1)).sent == 0
+    assert len(smtp_server.messages) == 1
+    assert "n-5600" in alerted(db)
+
+    digest = send_digest(db, config, now=NOW + timedelta(hours=2))
+    assert digest.sent == 1
+    text = text_of(smtp_server.messages[-1])
+    assert text.count("✓ 已于 2026-11-28 08:00 即时提醒") == 2
+    db.close()
+
+
+def test_alert_respects_reader_filters_and_off(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
+    recipients = [Recipient("credit@example.com", topics=("征信",)), "all@example.com"]
+    email = smtp_config(smtp_server.host, smtp_server.port, recipients)
+    off = make_config(tmp_path, email=email, alerts="off")
+    db = database(off)
+    sample_items(db)
+    assert send_alerts(db, off, now=NOW).sent == 0 and smtp_server.messages == []
+
+    medium = make_config(tmp_path, email=email, alerts="medium")
+    report = send_alerts(db, medium, now=NOW)
+    assert report.sent == 1  # nothing on 征信 is medium or above: credit@ gets none
+    [received] = smtp_server.messages
+    assert received.recipients == ["all@example.com"]
+    assert "助贷业务自律公约" in text_of(received)
+    db.close()
+
+
+def test_archive_items_are_not_news(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
+    config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
+    db = database(config)
+    add_item(
+        db,
+        "nfra",
+        "old",
+        "关于规范商业银行互联网贷款业务的通知",
+        severity="high",
+        published=NOW - timedelta(days=400),
+    )
+    assert send_alerts(db, config, now=NOW).sent == 0
+    assert send_digest(db, config, now=NOW).sent == 1  # still in the digest
+    db.close()
+
+
+def test_source_health_told_once_each(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
+    config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
+    db = database(config)
+    fail_source(
+        db, "pboc", "blocked", "WZWS challenge: 请开启JavaScript", 2, NOW - timedelta(hours=2)
+    )
+    report = send_alerts(db, config, now=NOW)
+    assert (report.sent, report.events) == (1, 1)
+    msg = smtp_server.messages[0].message
+    assert msg["Subject"] == "【借贷监测·数据源】1项状态变化：中国人民银行 已中断"
+    assert "WZWS challenge" in text_of(smtp_server.messages[0])
+    assert send_alerts(db, config, now=NOW + timedelta(minutes=30)).sent == 0
+
+    ok_source(db, "pboc", NOW + timedelta(hours=1))
+    assert send_alerts(db, config, now=NOW + timedelta(hours=1)).sent == 1
+    assert "已恢复" in str(smtp_server.messages[-1].message["Subject"])
+    pending = db.execute("SELECT COUNT(*) FROM health_events WHERE notified_at IS NULL")
+    assert pending.fetchone()[0] == 0
+    db.close()
+
+
+def test_health_event_waits_for_smtp(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
+    config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
+    db = database(config)
+    fail_source(db, "pboc", "error", "HTTP 503", 2, NOW - timedelta(hours=2))
+    smtp_server.stop()
+    assert send_alerts(db, config, now=NOW).failed == 1
+    events = db.execute("SELECT COUNT(*) FROM health_events WHERE notified_at IS NULL")
+    assert events.fetchone()[0] == 1
+    smtp_server.start()
+    assert send_alerts(db, config, now=NOW + timedelta(minutes=10)).sent == 1
+    assert len(smtp_server.messages) == 1
+    db.close()
+
+
+def test_chat_webhook_gets_short_text_and_never_blocks_mail(
+    tmp_path: Path, smtp_server: SMTPTestServer, http_server: HTTPTestServer
+) -> None:
+    http_server.routes["/hook"] = Route(b"{}", content_type="application/json")
+    http_server.routes["/broken"] = Route(b"down", status=500)
+    hooks = [
+        NotifyConfig(url=f"json://{http_server.host}:{http_server.port}/hook", name="wecom"),
+        NotifyConfig(url=f"json://{http_server.host}:{http_server.port}/broken", name="ding"),
+    ]
+    email = smtp_config(smtp_server.host, smtp_server.port)
+    config = make_config(tmp_path, email=email, notify=hooks)
+    db = database(config)
+    sample_items(db)
+    report = send_alerts(db, config, now=NOW)
+    assert (report.sent, report.notified, report.failed) == (1, 1, 1)
+    assert "notify json://127.0.0.1" in report.errors[0] and "/broken" not in report.errors[0]
+    [hit] = http_server.hits("/hook")
+    posted = json.loads(hit.body)
+    assert posted["title"] == "借贷监测:"
+    assert "[重要] 借呗暂停新增授信，存量客户不受影响（第一财经）" in posted["message"]
+    assert len(posted["message"].splitlines()) == 2
+    assert alerted(db) == {"2026-12", "a-88231", "n-5521"}  # mail went out: marked
+    failed = list_deliveries(db, statuses=["failed"])
+    assert [d.channel for d in failed] == ["notify"]
+
+    http_server.routes["/broken"] = Route(b"{}", content_type="application/json")
+    again = send_alerts(db, config, now=NOW + timedelta(minutes=6))
+    assert (again.notified, again.sent) == (1, 0)
+    assert len(http_server.hits("/hook")) == 1 and len(smtp_server.messages) == 1
+    db.close()
+
+
+def test_alert_without_email_goes_to_outbox(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    db = database(config)
+    sample_items(db)
+    report = send_alerts(db, config, now=NOW)
+    assert report.written == 1
+    assert report.paths[0].name.startswith("alert-20261128-080000-")
+    assert alerted(db) == {"2026-12", "a-88231", "n-5521"}
+    db.close()
