@@ -1,0 +1,129 @@
+"""Length-preserving text folding for matching Chinese and English headlines.
+
+``fold(text)`` maps every character to exactly one character, so an offset in the folded text is
+the same offset in the original text: matches are reported, and snippets cut, in the text the
+reader sees. The folding is
+
+* case folding (``str.lower``; the rare characters whose lower case is longer are kept as is),
+* NFKC for every character whose NFKC form is a single letter, digit, space or one of ``%+.&/'``
+  (full-width ``ＡＢＣ１２３％`` and the ideographic space become ASCII; compatibility forms whose
+  NFKC is several characters, such as ``…`` -> ``...``, are left alone to keep offsets),
+* traditional to simplified Chinese, character by character, from zhconv's ``zh-hans`` table
+  (single-character entries only; phrase entries need context and are not used),
+* whitespace (tab, newline, no-break and ideographic spaces) to a plain space, and hyphens and
+  dashes to a space so that ``buy-now pay-later`` matches ``buy now pay later``.
+
+Speed matters (tens of thousands of items a second): ``str.translate`` costs ~30 ns a character
+for non-Latin text, so it only runs when a compiled character class (a bitmap in ``re``) finds a
+character that needs mapping; plain simplified Chinese pays one ``lower()`` and one regex scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+from zhconv import zhconv
+
+logger = logging.getLogger(__name__)
+
+_KEEP_SYMBOLS = frozenset("%+.&/' ")
+_SPACES = "\t\n\r\x0b\x0c\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+_SPACES += "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_QUOTES = {"\u2018": "'", "\u2019": "'", "\u2032": "'"}
+_BMP = 0x10000
+
+
+def _nfkc_single(char: str) -> str | None:
+    """The one-character NFKC form of ``char`` if it is worth folding, else None."""
+    folded = unicodedata.normalize("NFKC", char)
+    if len(folded) != 1 or folded == char:
+        return None
+    if folded.isalnum() or folded in _KEEP_SYMBOLS:
+        low = folded.lower()
+        return low if len(low) == 1 else folded
+    return None
+
+
+def _simplified_table() -> dict[str, str]:
+    """Traditional -> simplified single characters (BMP only), chains resolved."""
+    source = zhconv.getdict("zh-hans")
+    table = {k: v for k, v in source.items() if len(k) == 1 and len(v) == 1 and k != v}
+    resolved: dict[str, str] = {}
+    for k, v in table.items():
+        seen = {k}
+        while v in table and v not in seen:
+            seen.add(v)
+            v = table[v]
+        if ord(k) < _BMP and k != v:
+            resolved[k] = v
+    return resolved
+
+
+def _build_tables() -> tuple[list[str], re.Pattern[str]]:
+    mapping: dict[str, str] = {}
+    for cp in range(_BMP):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        single = _nfkc_single(chr(cp))
+        if single is not None:
+            mapping[chr(cp)] = single
+    for k, v in _simplified_table().items():
+        mapping[k] = mapping.get(v, v)
+    for ch in _SPACES:
+        mapping[ch] = " "
+    for ch in _DASHES:
+        mapping[ch] = " "
+    mapping.update(_QUOTES)
+    # ``fold`` lower-cases first, so upper-case keys can never be seen; drop them so that
+    # text with ordinary capitals does not trigger the slow path.
+    mapping = {k: v for k, v in mapping.items() if k.lower() == k or len(k.lower()) != 1}
+    table = [chr(cp) if not 0xD800 <= cp < 0xE000 else "\ufffd" for cp in range(_BMP)]
+    for k, v in mapping.items():
+        table[ord(k)] = v
+    needs = re.compile("[" + "".join(re.escape(k) for k in sorted(mapping)) + "]")
+    logger.debug("normalize: %d characters fold", len(mapping))
+    return table, needs
+
+
+_TABLES: list[tuple[list[str], re.Pattern[str]]] = []
+
+
+def _tables() -> tuple[list[str], re.Pattern[str]]:
+    if not _TABLES:
+        _TABLES.append(_build_tables())
+    return _TABLES[0]
+
+
+def _safe_lower(text: str) -> str:
+    """``text.lower()`` but never changing the length (offsets must survive)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def fold(text: str) -> str:
+    """Fold ``text`` for matching. ``len(fold(t)) == len(t)`` always holds."""
+    table, needs = _TABLES[0] if _TABLES else _tables()
+    low = _safe_lower(text)
+    if needs.search(low) is None:
+        return low
+    return low.translate(table)
+
+
+def fold_term(term: str) -> str:
+    """Fold a lexicon term: like ``fold`` plus trimmed and with inner spaces collapsed."""
+    return " ".join(fold(term).split())
+
+
+def to_simplified(text: str) -> str:
+    """Display helper: full zhconv conversion (phrase-aware, not length-preserving)."""
+    return str(zhconv.convert(text, "zh-hans"))
+
+
+def warm_up() -> None:
+    """Build the tables now (they are built lazily on first use otherwise)."""
+    _tables()
