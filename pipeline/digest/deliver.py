@@ -102,10 +102,16 @@ def _attempt(
 
 
 def _retry(
-    db: sqlite_utils.Database, config: Config, now: datetime, kinds: Sequence[str], kind: str
+    db: sqlite_utils.Database,
+    config: Config,
+    now: datetime,
+    kinds: Sequence[str],
+    kind: str,
+    *,
+    ignore_backoff: bool = False,
 ) -> DeliveryReport:
     report = DeliveryReport(kind, nothing_to_report=True)
-    for d in due_deliveries(db, now, kinds=kinds):
+    for d in due_deliveries(db, now, kinds=kinds, ignore_backoff=ignore_backoff):
         report = report.merge(_attempt(db, config, d, now))
     return report
 
@@ -176,13 +182,15 @@ def send_digest(
     """Deliver the digest of everything flagged and not yet digested, one message per reader.
 
     Nothing flagged: nothing is sent unless ``[digest] send_empty`` or a source is broken
-    (silence must mean "healthy and nothing happened"). ``dry_run`` writes each message to the
-    outbox as ``preview-…`` (.eml and .html), whatever there is, and marks nothing.
+    (silence must mean "healthy and nothing happened"). Undelivered earlier digests are
+    retried first, whatever their backoff (``retry_pending`` honours it). ``dry_run`` writes
+    each message to the outbox as ``preview-…`` (.eml and .html) and marks nothing.
     """
     now = now or utcnow()
     report = DeliveryReport("digest", dry_run=dry_run, nothing_to_report=True)
     if not dry_run:
-        report = report.merge(_retry(db, config, now, ("digest",), "digest"))
+        # the digest run is "the next cycle": earlier digests go first, backoff or not
+        report = report.merge(_retry(db, config, now, ("digest",), "digest", ignore_backoff=True))
     plans, unwanted = plan_digest(db, config, now)
     states = source_states(db)
     enabled = {s.id for s in config.sources if s.enabled}

@@ -180,15 +180,20 @@ def list_deliveries(
 
 
 def due_deliveries(
-    db: sqlite_utils.Database, now: datetime, *, kinds: Sequence[str] = KINDS
+    db: sqlite_utils.Database,
+    now: datetime,
+    *,
+    kinds: Sequence[str] = KINDS,
+    ignore_backoff: bool = False,
 ) -> list[Delivery]:
-    """Pending or failed deliveries whose next attempt is due, oldest first."""
+    """Pending or failed deliveries whose next attempt is due (or all), oldest first."""
     marks = ",".join("?" * len(kinds))
     sql = (
         "SELECT * FROM deliveries WHERE status IN ('pending', 'failed') AND next_attempt <= ?"
         f" AND kind IN ({marks}) ORDER BY id"
     )
-    return [_delivery(r) for r in db.query(sql, [iso(now), *kinds])]
+    until = "9999" if ignore_backoff else iso(now)
+    return [_delivery(r) for r in db.query(sql, [until, *kinds])]
 
 
 def delivery_item_ids(db: sqlite_utils.Database, delivery_id: int) -> list[str]:
