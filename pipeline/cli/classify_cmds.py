@@ -1,7 +1,328 @@
-"""Commands of this group are added by the stage that owns them."""
+"""Classifier commands: ``classify`` (JSON lines in/out), ``eval``, ``explain``, ``reclassify``."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from pipeline.classify import Classifier
+from pipeline.classify.evaluate import EvalReport, Scored, evaluate, source_hints
+from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILURE, database, fail, load
+from pipeline.config import Config, load_config
+from pipeline.errors import ConfigError
+from pipeline.models import Source, Verdict
+from pipeline.store import get_item, iter_items, save_verdicts
+
+RULES_OPTION = click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Rules file (default: settings.rules of the configuration).",
+)
+
+
+def _classifier(path: Path) -> Classifier:
+    try:
+        return Classifier.from_file(path)
+    except ConfigError as e:
+        click.echo("lendwatch: invalid rules:", err=True)
+        for problem in e.problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(EXIT_CONFIG) from e
+
+
+def _setup(ctx: click.Context, rules_path: Path | None) -> tuple[Classifier, Config | None]:
+    """The classifier, and the configuration when there is one (needed without --rules)."""
+    if rules_path is None:
+        config = load(ctx)
+        return _classifier(config.settings.rules), config
+    config_path = Path(ctx.obj["config_path"])
+    config = None
+    if config_path.exists():
+        try:
+            config = load_config(config_path)
+        except ConfigError:
+            config = None  # --rules given: the sources are only needed for "source" lookups
+    return _classifier(rules_path), config
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    id: Any
+    title: str
+    summary: str
+    body: str
+    issuer: str | None
+    authority: str | None
+
+
+def _parse_input(raw: str, sources: Mapping[str, Source] | None) -> _Input:
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON: {e.msg} at column {e.colno}") from e
+    if not isinstance(record, dict):
+        raise ValueError("expected a JSON object")
+    if "id" not in record:
+        raise ValueError("missing 'id'")
+    if not isinstance(record.get("title"), str):
+        raise ValueError("'title' must be a string")
+    for key in ("summary", "body", "source", "authority"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise ValueError(f"{key!r} must be a string")
+    issuer: str | None = None
+    kind: str | None = None
+    source_id = record.get("source")
+    if source_id:
+        if sources is None:
+            raise ValueError(f"unknown source {source_id!r}: no configuration loaded")
+        if source_id not in sources:
+            raise ValueError(f"unknown source {source_id!r}; configured: {', '.join(sources)}")
+        issuer, kind = sources[source_id].issuer, sources[source_id].authority
+    named, named_kind = source_hints({"authority": record.get("authority")})
+    return _Input(
+        id=record["id"],
+        title=record["title"],
+        summary=record.get("summary") or "",
+        body=record.get("body") or "",
+        issuer=named or issuer,
+        authority=named_kind or kind,
+    )
+
+
+@click.command()
+@RULES_OPTION
+@click.pass_context
+def classify(ctx: click.Context, rules_path: Path | None) -> None:
+    """Classify JSON lines from stdin; write one JSON verdict line per good input line.
+
+    \b
+    Input:  {"id": ..., "title": "...", "summary"?: "...", "body"?: "...",
+             "source"?: "<configured source id>", "authority"?: "<issuer key or name,
+             or regulator|association|media>"}
+    Output: {"id", "flagged", "severity", "score", "topics", "matches", "explanation",
+             "authority", "doc_numbers", "snippet", "rules_version"}
+
+    A bad line is reported on stderr with its line number, produces no output line, and does
+    not stop the others. Exit status: 0 if every line was classified, 1 if any line was bad,
+    2 if the rules or the configuration are invalid. No database is needed.
+    """
+    classifier, config = _setup(ctx, rules_path)
+    sources = {s.id: s for s in config.sources} if config is not None else None
+    bad = 0
+    for number, raw in enumerate(sys.stdin, start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = _parse_input(raw, sources)
+        except ValueError as e:
+            bad += 1
+            click.echo(f"lendwatch: line {number}: {e}", err=True)
+            continue
+        verdict = classifier.classify(
+            item.title, item.summary, item.body, issuer=item.issuer, authority=item.authority
+        )
+        click.echo(json.dumps({"id": item.id, **verdict.to_dict()}, ensure_ascii=False))
+    if bad:
+        click.echo(f"lendwatch: {bad} bad line(s) skipped", err=True)
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _listing(title: str, rows: tuple[Scored, ...]) -> None:
+    click.echo(f"{title}: {len(rows)}")
+    for s in rows:
+        v = s.verdict
+        click.echo(f"  line {s.line} [{s.id}] {s.title}")
+        click.echo(f"      {v.explanation[0]}")
+        for line in v.explanation[1:-1]:
+            if line.startswith(("rule ", "severity")):
+                click.echo(f"      {line}")
+
+
+def _report(r: EvalReport) -> None:
+    click.echo(
+        f"label 2 (affects online lending): precision {r.precision:.3f}  recall {r.recall:.3f}"
+        f"  F1 {r.f1:.3f}  (tp {r.true_positives}, fp {r.false_positives}, "
+        f"fn {r.false_negatives}; {len(r.by_label(2))} items)"
+    )
+    click.echo(
+        f"label 1 (neighbours, count neither way): {len(r.by_label(1))} items, "
+        f"{len(r.label1_flagged)} flagged, {len(r.label1_high)} high"
+    )
+    flagged0 = sum(1 for s in r.by_label(0) if s.verdict.flagged)
+    click.echo(f"label 0 (not relevant): {len(r.by_label(0))} items, {flagged0} flagged")
+    _listing("misses (label 2 not flagged)", r.misses)
+    _listing("false alarms (label 0 flagged)", r.false_alarms)
+    _listing("label 1 flagged", r.label1_flagged)
+
+
+@click.command("eval")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@RULES_OPTION
+@click.option("--min-precision", type=float, default=None, help="Exit 1 below this precision.")
+@click.option("--min-recall", type=float, default=None, help="Exit 1 below this recall.")
+@click.pass_context
+def eval_cmd(
+    ctx: click.Context,
+    file: Path,
+    rules_path: Path | None,
+    min_precision: float | None,
+    min_recall: float | None,
+) -> None:
+    """Measure the rules on labelled JSON lines (title, summary, label 0/1/2).
+
+    Prints precision, recall and F1 for label 2, the label-1 counts (flagged, high), and every
+    miss and false alarm with the reason. Exit status 1 if a line was bad or a --min-* bound
+    was not met, 2 if the rules are invalid.
+    """
+    classifier, _ = _setup(ctx, rules_path)
+    with file.open(encoding="utf-8") as fh:
+        report = evaluate(classifier, fh)
+    for number, message in report.bad_lines:
+        click.echo(f"lendwatch: {file}:{number}: {message}", err=True)
+    click.echo(f"rules {classifier.version} on {file}")
+    _report(report)
+    below = (min_precision is not None and report.precision < min_precision) or (
+        min_recall is not None and report.recall < min_recall
+    )
+    if report.bad_lines or below:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _issuer_for(config: Config, source_id: str) -> tuple[str | None, str | None]:
+    try:
+        source = config.source(source_id)
+    except KeyError:
+        return None, None
+    return source.issuer, source.authority
+
+
+def _verdict_line(v: Verdict) -> str:
+    state = "FLAGGED" if v.flagged else "not flagged"
+    severity = f" {v.severity}" if v.severity else ""
+    topics = f"  topics: {', '.join(v.topics)}" if v.topics else ""
+    return f"{state}{severity} (score {v.score:g}){topics}"
+
+
+def _print_verdict(v: Verdict) -> None:
+    click.echo(f"  {_verdict_line(v)}")
+    for line in v.explanation:
+        click.echo(f"    {line}")
+    for m in v.matches:
+        click.echo(f"    match {m.term!r} {m.field}[{m.start}:{m.end}] rule {m.rule} ({m.kind})")
+    if v.snippet:
+        click.echo(f"    snippet: {v.snippet}")
+
+
+@click.command()
+@click.argument("item_id")
+@RULES_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the current verdict as JSON.")
+@click.pass_context
+def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: bool) -> None:
+    """Show why a stored item was or was not flagged (ITEM_ID or a unique prefix)."""
+    config = load(ctx)
+    classifier = _classifier(rules_path or config.settings.rules)
+    db = database(config)
+    try:
+        item = get_item(db, item_id)
+    finally:
+        db.close()
+    if item is None:
+        fail(f"no item {item_id!r} (or the prefix is ambiguous)", EXIT_FAILURE)
+    issuer, kind = _issuer_for(config, item.source_id)
+    current = classifier.classify(
+        item.title, item.summary, item.body, issuer=issuer, authority=kind
+    )
+    if as_json:
+        click.echo(json.dumps({"id": item.id, **current.to_dict()}, ensure_ascii=False))
+        return
+    click.echo(f"item {item.id}  source {item.source_id}  published {item.published or '-'}")
+    click.echo(f"title: {item.title}")
+    if item.url:
+        click.echo(f"url: {item.url}")
+    stored = item.verdict
+    if stored is None:
+        click.echo("stored verdict: none (never classified)")
+    else:
+        click.echo(f"stored verdict (rules {stored.rules_version or item.rules_version}):")
+        _print_verdict(stored)
+    if stored is None or stored.rules_version != classifier.version:
+        click.echo(f"with the current rules ({classifier.version}):")
+        _print_verdict(current)
+    if stored is not None and _change(stored, current):
+        click.echo("note: the current rules decide differently; `lendwatch reclassify` stores it")
+
+
+def _change(old: Verdict | None, new: Verdict) -> str:
+    """A short description of what changed, or "" when the decision is the same."""
+    if old is None:
+        return f"new: {_verdict_line(new)}"
+    parts: list[str] = []
+    if old.flagged != new.flagged:
+        parts.append("flagged" if new.flagged else "unflagged")
+    if old.severity != new.severity:
+        parts.append(f"severity {old.severity or '-'} -> {new.severity or '-'}")
+    if set(old.topics) != set(new.topics):
+        parts.append(f"topics {','.join(old.topics) or '-'} -> {','.join(new.topics) or '-'}")
+    return "; ".join(parts)
+
+
+@click.command()
+@RULES_OPTION
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only items published (or first seen) on or after this date (UTC).",
+)
+@click.option("--flagged-only", is_flag=True, help="Only items flagged now.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; store nothing.")
+@click.pass_context
+def reclassify(
+    ctx: click.Context,
+    rules_path: Path | None,
+    since: datetime | None,
+    flagged_only: bool,
+    dry_run: bool,
+) -> None:
+    """Re-run the current rules over stored items; store the verdicts and report changes."""
+    config = load(ctx)
+    classifier = _classifier(rules_path or config.settings.rules)
+    db = database(config)
+    try:
+        since_utc = since.replace(tzinfo=UTC) if since is not None else None
+        items = list(iter_items(db, flagged_only=flagged_only, since=since_utc))
+        verdicts: list[tuple[str, Verdict]] = []
+        changes: list[tuple[str, str, str]] = []
+        for item in items:
+            issuer, kind = _issuer_for(config, item.source_id)
+            new = classifier.classify(
+                item.title, item.summary, item.body, issuer=issuer, authority=kind
+            )
+            verdicts.append((item.id, new))
+            change = _change(item.verdict, new)
+            if change:
+                changes.append((item.id, change, item.title))
+        if not dry_run:
+            save_verdicts(db, verdicts)
+    finally:
+        db.close()
+    action = "would change" if dry_run else "changed"
+    click.echo(
+        f"reclassified {len(items)} item(s) with rules {classifier.version}: "
+        f"{len(changes)} {action}"
+    )
+    for iid, change, title in changes:
+        click.echo(f"  {iid}  {change}  {title}")
+
+
+COMMANDS: list[click.Command] = [classify, eval_cmd, explain, reclassify]
