@@ -33,9 +33,26 @@ _HTML_START = re.compile(
 SNIFF = 20_000
 
 
+# Lower-case substrings, one of which every pattern above needs: a cheap first pass.
+_HINTS = (
+    "wzws",
+    "javascript",
+    "验证",
+    "访问",
+    "access denied",
+    "just a moment",
+    "cf-ch",
+    "cf_chl",
+    "$_ts",
+)
+
+
 def challenge(text: str, status: int) -> str | None:
     """The name of the anti-bot challenge in this response, if any."""
     head = text[:SNIFF]
+    low = head.lower()
+    if not any(hint in low for hint in _HINTS):
+        return "HTTP 412 cookie page" if status == 412 else None
     causes = [cause for pattern, cause in _CHALLENGES if pattern.search(head)]
     if causes:
         return " ".join(dict.fromkeys(causes))

@@ -57,7 +57,8 @@ class Policy:
     max_retry_after: float = 120.0  # a longer Retry-After gives up instead of waiting
     max_redirects: int = 5
     connect_timeout: float = 10.0
-    parse_processes: int = 0  # >0: parse in a process pool of that size
+    parse_processes: int = 0  # >0: parse slow documents in a process pool of that size
+    offload_all: bool = False  # with a pool: parse every document there, not only slow ones
 
 
 DEFAULT_POLICY = Policy()
@@ -271,7 +272,10 @@ async def fetch_all(
 ) -> list[SourceResult]:
     """One SourceResult per source, in the order given. Never raises for one source's failure."""
     limits = Limits(asyncio.Semaphore(settings.concurrency), settings.per_host)
-    async with make_client(settings, policy) as client, ParsePool(policy.parse_processes) as pool:
+    async with (
+        make_client(settings, policy) as client,
+        ParsePool(policy.parse_processes, policy.offload_all) as pool,
+    ):
         tasks = [
             _one_source(client, s, conditional.get(s.id), limits, policy, pool) for s in sources
         ]

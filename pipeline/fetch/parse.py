@@ -17,9 +17,9 @@ from pipeline.fetch.registry import Document, Page
 from pipeline.models import Fetched, Item, Source, SourceResult
 
 
-def document(fetched: Fetched, source: Source) -> Document:
+def document(fetched: Fetched, source: Source, *, allow_slow: bool = True) -> Document:
     text, encoding = charset.decode(fetched.content, fetched.headers.get("content-type"))
-    return Document(fetched=fetched, source=source, text=text, encoding=encoding)
+    return Document(fetched, source, text, encoding, allow_slow)
 
 
 def _check_format(doc: Document, expects: str) -> None:
@@ -33,14 +33,17 @@ def _check_format(doc: Document, expects: str) -> None:
         raise LayoutChangedError(doc.source.id, f"expected JSON, got {got}")
 
 
-def parse_page(fetched: Fetched, source: Source) -> Page:
-    """Items and warnings of one response; raises a FetchError subclass with the verdict."""
+def parse_page(fetched: Fetched, source: Source, *, allow_slow: bool = True) -> Page:
+    """Items and warnings of one response; raises a FetchError subclass with the verdict.
+
+    With ``allow_slow=False`` a document that needs a slow fallback parser raises SlowPath.
+    """
     if fetched.not_modified:
         return Page(())
     kind = KINDS.get(source.kind)
     if kind is None:
         raise FetchError(source.id, f"unknown kind {source.kind!r}")
-    doc = document(fetched, source)
+    doc = document(fetched, source, allow_slow=allow_slow)
     detect.check_blocked(doc.text, fetched.status, source.id)
     if fetched.status >= 400:
         raise FetchError(source.id, f"HTTP {fetched.status}", http_status=fetched.status)
@@ -59,15 +62,18 @@ def parse(fetched: Fetched, source: Source) -> list[Item]:
     return list(parse_page(fetched, source).items)
 
 
-def result(fetched: Fetched, source: Source, *, started: float | None = None) -> SourceResult:
-    """Parse and turn any failure into a SourceResult; never raises for the source's fault."""
+def result(
+    fetched: Fetched, source: Source, *, started: float | None = None, allow_slow: bool = True
+) -> SourceResult:
+    """Parse and turn any failure into a SourceResult; never raises for the source's fault
+    (SlowPath, raised only when ``allow_slow`` is False, is a request to parse elsewhere)."""
     common = {
         "source_id": source.id,
         "http_status": fetched.status,
         "not_modified": fetched.not_modified,
     }
     try:
-        page = parse_page(fetched, source)
+        page = parse_page(fetched, source, allow_slow=allow_slow)
     except FetchError as e:
         return SourceResult(
             status=e.status,  # type: ignore[arg-type]

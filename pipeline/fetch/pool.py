@@ -1,20 +1,24 @@
-"""Where parsing runs: in the event loop (default) or in a pool of worker processes.
+"""Where parsing runs: the fast path in the event loop, slow fallbacks in worker processes.
 
-The fast RSS path costs microseconds per entry, so for typical cycles parsing inline is cheaper
-than shipping bytes to another process; the pool pays off when many large or feedparser-bound
-documents arrive at once (see benchmarks/bench_fetch.py). Workers are started with "spawn":
-forking a process that runs threads (the event loop, test servers) can deadlock.
+The lxml RSS path costs tens of µs per entry, less than shipping the bytes to another process,
+so it runs inline. A malformed feed needs feedparser (~0.8 ms per entry), which would stall the
+event loop and every download waiting on it: with ``processes > 0`` such documents go to a
+process pool on the other core. The pool starts lazily, on the first slow document, so a cycle
+of well-formed feeds never pays for it. Workers are started with "spawn": forking a process that
+runs threads (the event loop, test servers) can deadlock. See benchmarks/bench_fetch.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
 from types import MappingProxyType, TracebackType
 
 from pipeline.fetch import parse
+from pipeline.fetch.registry import SlowPath
 from pipeline.models import Fetched, Source, SourceResult
 
 
@@ -35,8 +39,9 @@ def _thaw(res: SourceResult) -> SourceResult:
 
 
 class ParsePool:
-    def __init__(self, processes: int = 0) -> None:
+    def __init__(self, processes: int = 0, offload_all: bool = False) -> None:
         self.processes = processes
+        self.offload_all = offload_all
         self._executor: Executor | None = None
 
     async def __aenter__(self) -> ParsePool:
@@ -58,8 +63,13 @@ class ParsePool:
     async def result(self, fetched: Fetched, source: Source, started: float) -> SourceResult:
         if self._executor is None:
             return parse.result(fetched, source, started=started)
+        if not self.offload_all:
+            try:
+                return parse.result(fetched, source, started=started, allow_slow=False)
+            except SlowPath:
+                pass
         loop = asyncio.get_running_loop()
         res = await loop.run_in_executor(
             self._executor, _work, fetched, _plain_source(source), None
         )
-        return _thaw(replace(res, elapsed_seconds=round(loop.time() - started, 3)))
+        return _thaw(replace(res, elapsed_seconds=round(time.monotonic() - started, 3)))

@@ -19,7 +19,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from pipeline.errors import LayoutChangedError
 from pipeline.fetch.items import COMMON_OPTIONS, Builder, common_problems
-from pipeline.fetch.registry import Document, Kind, Page
+from pipeline.fetch.registry import Document, Kind, Page, SlowPath
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ def _text(el: Any, tag: str) -> str:
     child = el.find(tag)
     if child is None:
         return ""
+    if len(child) == 0:  # no child elements: plain text or CDATA, the common case
+        return (child.text or "").strip()
     return "".join(child.itertext()).strip()
 
 
@@ -125,6 +127,8 @@ def parse(doc: Document) -> Page:
     try:
         entries = fast_entries(doc.text)
     except _NotFast as why:
+        if not doc.allow_slow:
+            raise SlowPath(str(why)) from why
         log.debug("%s: feedparser path (%s)", doc.source.id, why)
         entries = slow_entries(doc)
     builder = Builder(doc)

@@ -4,6 +4,7 @@ dropped, tracking parameters stripped. Protocol-relative ``//host/path`` takes t
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -29,6 +30,14 @@ TRACKING_PARAMS = frozenset(
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_TRACKING_HINT = re.compile(
+    r"(?:^|&)(?:"
+    + "|".join(re.escape(p) for p in TRACKING_PREFIXES)
+    + "|"
+    + "|".join(re.escape(p) for p in TRACKING_PARAMS)
+    + ")",
+    re.I,
+)
 
 
 def _is_tracking(key: str) -> bool:
@@ -36,19 +45,23 @@ def _is_tracking(key: str) -> bool:
     return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
 
 
-@lru_cache(maxsize=8192)
 def canonical(url: str, base: str | None = None, *, https: bool = False) -> str | None:
     """The canonical absolute http(s) URL, or None for javascript:, mailto: and the like."""
     url = url.strip()
     if not url:
         return None
-    if base:
+    if base and not url.startswith(("http://", "https://")):
         url = urljoin(base, url)
     elif url.startswith("//"):
         url = "https:" + url
+    return _canonical(url, https)
+
+
+@lru_cache(maxsize=8192)
+def _canonical(url: str, https: bool) -> str | None:
     try:
         parts = urlsplit(url)
-        port = parts.port
+        port = parts.port if ":" in parts.netloc.rsplit("@", 1)[-1].rsplit("]", 1)[-1] else None
     except ValueError:
         return None
     scheme = parts.scheme.lower()
@@ -56,11 +69,11 @@ def canonical(url: str, base: str | None = None, *, https: bool = False) -> str 
         return None
     if https:
         scheme = "https"
-    host = parts.hostname.lower().rstrip(".")
+    host = parts.hostname.rstrip(".")
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
     query = parts.query
-    if query:
+    if query and _TRACKING_HINT.search(query):
         pairs = parse_qsl(query, keep_blank_values=True)
         kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
         if len(kept) != len(pairs):
