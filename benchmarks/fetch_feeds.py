@@ -78,7 +78,6 @@ class Feeds:
                         (
                             "HTTP/1.1 200 OK\r\n"
                             "Content-Type: application/rss+xml; charset=utf-8\r\n"
-                            "Content-Type: application/rss+xml; charset=utf-8\r\n"
                             f"ETag: {etag}\r\nContent-Length: {len(body)}\r\n\r\n"
                         ).encode()
                         + body
