@@ -27,6 +27,9 @@ SOURCE_ID_RE = re.compile(r"^[a-z0-9-]+$")
 DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 SEVERITY_CHOICES = ("high", "medium", "low")
+DEFAULT_USER_AGENT = (
+    "lendwatch/0.1 (+https://github.com/lendwatch/lendwatch; policy monitor for online lending)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +37,7 @@ class Settings:
     data_dir: Path
     timezone: str = "Asia/Shanghai"
     rules: Path = Path("rules.toml")
-    user_agent: str = "lendwatch/0.1 (+https://github.com/lendwatch/lendwatch; policy monitor)"
+    user_agent: str = DEFAULT_USER_AGENT
     concurrency: int = 16
     per_host: int = 2
     retention_days: int = 180
@@ -399,7 +402,7 @@ def load_config(path: Path | str | None = None) -> Config:
         data_dir=base / s.get("data_dir", "data"),
         timezone=tz,
         rules=base / s.get("rules", "rules.toml"),
-        user_agent=s.get("user_agent", Settings.user_agent),
+        user_agent=s.get("user_agent", DEFAULT_USER_AGENT),
         concurrency=s.get("concurrency", 16),
         per_host=s.get("per_host", 2),
         retention_days=s.get("retention_days", 180),
