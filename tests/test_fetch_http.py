@@ -210,17 +210,24 @@ def test_post_sources_send_their_body(http_server: HTTPTestServer) -> None:
 
 def test_parsing_in_a_process_pool_gives_the_same_items(http_server: HTTPTestServer) -> None:
     http_server.routes["/rss"] = fca_route()
+    http_server.routes["/broken"] = Route.file(FIXTURES / "bad-broken-feed.xml", content_type=RSS)
     http_server.routes["/nfra"] = Route.file(
         FIXTURES / "nfra-915.json", content_type="application/json"
     )
     sources = [
         rss_source(http_server.url("/rss")),
+        rss_source(http_server.url("/broken"), id="broken"),
         replace(SOURCES["nfra-915"], url=http_server.url("/nfra")),
     ]
     inline = fetch_sources(sources, {}, SETTINGS, policy=FAST)
-    pooled = fetch_sources(sources, {}, SETTINGS, policy=replace(FAST, parse_processes=1))
+    slow_only = fetch_sources(sources, {}, SETTINGS, policy=replace(FAST, parse_processes=1))
+    everything = replace(FAST, parse_processes=1, offload_all=True)
+    pooled = fetch_sources(sources, {}, SETTINGS, policy=everything)
+    assert [r.items for r in slow_only] == [r.items for r in inline]
     assert [r.items for r in pooled] == [r.items for r in inline]
-    assert pooled[1].items[0].extra["docId"] == "1240014"
+    assert [r.warnings for r in pooled] == [r.warnings for r in inline]
+    assert inline[1].items[0].title == "Fees & charges: new BNPL rules"  # feedparser path
+    assert pooled[2].items[0].extra["docId"] == "1240014"
 
 
 def test_fetch_details_fills_bodies_and_keeps_failures(http_server: HTTPTestServer) -> None:
