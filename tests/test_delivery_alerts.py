@@ -94,6 +94,18 @@ def test_alert_respects_reader_filters_and_off(tmp_path: Path, smtp_server: SMTP
     db.close()
 
 
+def test_items_already_in_a_digest_are_not_alerted_later(
+    tmp_path: Path, smtp_server: SMTPTestServer
+) -> None:
+    config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
+    db = database(config)
+    sample_items(db)
+    assert send_digest(db, config, now=NOW).sent == 1
+    assert send_alerts(db, config, now=NOW + timedelta(minutes=5)).sent == 0
+    assert len(smtp_server.messages) == 1
+    db.close()
+
+
 def test_archive_items_are_not_news(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
     db = database(config)

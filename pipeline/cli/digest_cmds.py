@@ -76,6 +76,8 @@ def deliveries(ctx: click.Context, retry: bool, limit: int) -> None:
     finally:
         db.close()
     tz = config.settings.tz
+    if not records:
+        click.echo("No deliveries recorded yet.")
     for d in records:
         when = (d.sent_at or d.last_attempt or d.created_at).astimezone(tz)
         line = f"{d.id:>5}  {d.kind:<6} {d.channel:<6} {d.status:<7} {when:%Y-%m-%d %H:%M}"

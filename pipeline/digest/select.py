@@ -6,8 +6,9 @@ target gets only the stories that pass its topic and minimum-severity filters an
 earlier delivery of the same kind to it already carries.
 
 The digest window is everything flagged, not yet digested, and first seen up to ``now``.
-Immediate alerts consider items first seen in the last ``ALERT_LOOKBACK`` whose publication is
-no older than ``ALERT_MAX_AGE`` (a first fetch of an archive is not "news"); a story already
+Immediate alerts consider items first seen in the last ``ALERT_LOOKBACK``, not yet in a sent
+digest, whose publication is no older than ``ALERT_MAX_AGE`` (a first fetch of an archive is not
+"news"); a story already
 alerted in the last ``ALERT_MEMORY`` is never alerted again, whichever source reprints it.
 """
 
@@ -173,7 +174,7 @@ def alert_threshold(config: Config) -> str | None:
 def _alert_items(db: sqlite_utils.Database, min_rank: int, now: datetime) -> list[StoredItem]:
     rows = db.execute(
         "SELECT id, severity, published FROM items WHERE flagged = 1 AND alerted_at IS NULL"
-        " AND first_seen >= ? AND first_seen <= ?",
+        " AND digested_at IS NULL AND first_seen >= ? AND first_seen <= ?",
         [iso(now - ALERT_LOOKBACK), iso(now)],
     ).fetchall()
     oldest = iso(now - ALERT_MAX_AGE) or ""
