@@ -22,8 +22,8 @@ run: $(BIN)/lendwatch
 test: $(VENV)/.test-deps lint typecheck pytest
 
 lint: $(VENV)/.test-deps
-	$(BIN)/ruff check pipeline tests benchmarks
-	$(BIN)/ruff format --check pipeline tests benchmarks
+	$(BIN)/ruff check pipeline tests benchmarks scripts
+	$(BIN)/ruff format --check pipeline tests benchmarks scripts
 
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy

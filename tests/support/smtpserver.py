@@ -73,7 +73,7 @@ class SMTPTestServer:
             and self.auth is not None
             and (auth_data.login.decode(), auth_data.password.decode()) == self.auth
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     def start(self) -> SMTPTestServer:
         kwargs: dict[str, Any] = {}
