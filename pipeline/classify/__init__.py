@@ -22,7 +22,7 @@ from pipeline.classify.authority import Registry
 from pipeline.classify.docnum import find_doc_numbers
 from pipeline.classify.engine import Engine
 from pipeline.classify.rules import RuleSet, load_rules, parse_rules
-from pipeline.classify.verdict import build
+from pipeline.classify.verdict import build, split_fired
 from pipeline.models import Verdict
 
 __all__ = ["Classifier", "RuleSet", "load_rules", "parse_rules"]
@@ -38,6 +38,13 @@ class Classifier:
         self.version: str = ruleset.version
         self.engine = Engine(ruleset)
         self.registry = Registry(ruleset, self.engine.index)
+        self._nothing = Verdict(
+            flagged=False,
+            severity=None,
+            score=0.0,
+            explanation=("not flagged: no rule matched", f"rules version {self.version}"),
+            rules_version=self.version,
+        )
         logger.debug(
             "rules %s: %d rules, %d patterns",
             self.version,
@@ -63,20 +70,13 @@ class Classifier:
         kind (regulator | association | media). Authorities named in the text count too."""
         texts = (title or "", summary or "", body or "")
         outcome = self.engine.evaluate(texts)
-        doc_numbers = (
-            find_doc_numbers(texts[0])
-            + tuple(n for n in find_doc_numbers(texts[1]) if n not in find_doc_numbers(texts[0]))
-            if ("号" in texts[0] or "号" in texts[1])
-            else ()
-        )
+        doc_numbers = _doc_numbers(texts)
+        if not (outcome.fired or outcome.vetoed or outcome.missed or doc_numbers):
+            return self._nothing  # the common case: immutable, shared
+        split = split_fired(outcome.fired, self.ruleset.scoring.min_relevance)
         assessed = None
-        strong = [
-            f
-            for f in outcome.fired
-            if f.rule.rule.flag and f.relevance >= self.ruleset.scoring.min_relevance
-        ]
-        if strong:
-            best = strong[0]
+        if split.strong:
+            best = split.strong[0]
             assessed = self.registry.assess(
                 best.relevance,
                 f"rule {best.rule.rule.name}",
@@ -85,4 +85,13 @@ class Classifier:
                 authority=authority,
                 doc_numbers=doc_numbers,
             )
-        return build(self.engine, texts, outcome, assessed, doc_numbers, self.version)
+        return build(self.engine, texts, outcome, split, assessed, doc_numbers, self.version)
+
+
+def _doc_numbers(texts: tuple[str, str, str]) -> tuple[str, ...]:
+    """Document numbers of the title, then new ones of the summary (the body is not searched:
+    it cites other documents)."""
+    if "号" not in texts[0] and "号" not in texts[1]:
+        return ()
+    found = find_doc_numbers(texts[0])
+    return found + tuple(n for n in find_doc_numbers(texts[1]) if n not in found)

@@ -19,16 +19,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pipeline.classify.matcher import Hit
+from pipeline.classify.matcher import Hit, HitIndex
 from pipeline.classify.normalize import fold_term
 from pipeline.classify.rules import FIELDS, Authority, RuleSet, Weighted
 from pipeline.models import Severity
 
 # A document with a 发文字号 is at least a normative document of this weight.
 NUMBERED_DOCTYPE = "normative"
+_NONE: tuple[float, str, Hit | None] = (0.0, "", None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every flagged item, and frozen costs more
 class Part:
     """One addend of the score, with what produced it."""
 
@@ -38,7 +39,7 @@ class Part:
     hit: Hit | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Assessment:
     score: float
     severity: Severity
@@ -69,6 +70,11 @@ class Registry:
         self.actions: dict[int, Weighted] = {
             vocab_index[a.vocabulary.name]: a for a in ruleset.actions
         }
+        self.weighted: dict[int, tuple[str, Authority | Weighted]] = {
+            **{v: ("authority", a) for v, a in self.authorities.items()},
+            **{v: ("doctype", d) for v, d in self.doctypes.items()},
+            **{v: ("action", a) for v, a in self.actions.items()},
+        }
         self.numbered = next((d for d in ruleset.doctypes if d.key == NUMBERED_DOCTYPE), None)
         self._by_name: dict[str, Authority] = {}
         for a in ruleset.authorities:
@@ -82,30 +88,37 @@ class Registry:
         """An authority by issuer key (``nfra``), name or alias (``银保监会``); None if unknown."""
         return self._by_name.get(issuer.strip().lower()) or self._by_name.get(fold_term(issuer))
 
-    def _strongest(
-        self, table: Mapping[int, Authority] | Mapping[int, Weighted], hits: Mapping[int, list[Hit]]
-    ) -> tuple[float, str, Hit | None]:
-        best: tuple[float, str, Hit | None] = (0.0, "", None)
-        for vocab in table.keys() & hits.keys():
-            entry = table[vocab]
-            for h in hits[vocab]:
-                weight = entry.weight * self.field_weights[h[0]]
-                if weight > best[0]:
-                    best = (weight, f"{entry.name}: {h[3]!r} in {FIELDS[h[0]]}", h)
+    def _strongest(self, hits: HitIndex) -> dict[str, tuple[float, str, Hit | None]]:
+        """The strongest named authority, document type and action among the hits."""
+        best: dict[str, tuple[float, str, Hit | None]] = {}
+        weights = self.field_weights
+        for vocab in hits.present.intersection(self.weighted):
+            label, entry = self.weighted[vocab]
+            top = best.get(label, (0.0, "", None))[0]
+            for h in hits.get(vocab):
+                weight = entry.weight * weights[h[0]]
+                if weight > top:
+                    top = weight
+                    best[label] = (
+                        weight,
+                        f"{entry.name}: {h[3]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]",
+                        h,
+                    )
         return best
 
     def assess(
         self,
         relevance: float,
         relevance_detail: str,
-        hits: Mapping[int, list[Hit]],
+        hits: HitIndex,
         *,
         issuer: str | None,
         authority: str | None,
         doc_numbers: Sequence[str],
     ) -> Assessment:
         parts = [Part("relevance", relevance, relevance_detail)]
-        named = self._strongest(self.authorities, hits)
+        strongest = self._strongest(hits)
+        named = strongest.get("authority", _NONE)
         source: tuple[float, str, str | None] = (0.0, "media source", None)
         if issuer:
             known = self.resolve(issuer)
@@ -124,11 +137,11 @@ class Registry:
         else:
             auth_name = source[2]
             parts.append(Part("authority", source[0], source[1]))
-        doctype = self._strongest(self.doctypes, hits)
+        doctype = strongest.get("doctype", _NONE)
         if doc_numbers and self.numbered is not None and self.numbered.weight > doctype[0]:
             doctype = (self.numbered.weight, f"{self.numbered.name}: {doc_numbers[0]}", None)
         parts.append(Part("doctype", doctype[0], doctype[1] or "news", doctype[2]))
-        action = self._strongest(self.actions, hits)
+        action = strongest.get("action", _NONE)
         parts.append(Part("action", action[0], action[1] or "none", action[2]))
         score = round(sum(p.weight for p in parts), 2)
         severity: Severity = (

@@ -11,11 +11,10 @@ exclusions act before all this: a hit overlapping a mask's match is dropped (``�
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.classify.matcher import Hit, Matcher
-from pipeline.classify.normalize import fold
+from pipeline.classify.matcher import Hit, HitIndex, Matcher
 from pipeline.classify.rules import FIELDS, Exclusion, Rule, RuleSet, Vocabulary
 
 
@@ -36,7 +35,7 @@ class CompiledRule:
     exclude: tuple[CompiledExclusion, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fired:
     rule: CompiledRule
     hits: tuple[tuple[int, Hit], ...]  # (vocabulary index, hit) per required vocabulary
@@ -44,29 +43,26 @@ class Fired:
     relevance: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Vetoed:
     rule: CompiledRule
     exclusion: CompiledExclusion
     hit: Hit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Missed:
     rule: CompiledRule
     anchor: Hit
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
-    hits: Mapping[int, list[Hit]]
-    fired: tuple[Fired, ...]
-    vetoed: tuple[Vetoed, ...]
-    missed: tuple[Missed, ...]
-
-
-EMPTY_OUTCOME = Outcome({}, (), (), ())
+    hits: HitIndex
+    fired: list[Fired]
+    vetoed: list[Vetoed]
+    missed: list[Missed]
 
 
 class Engine:
@@ -84,17 +80,21 @@ class Engine:
             self._add(auth.vocabulary)
         for weighted in (*ruleset.doctypes, *ruleset.actions):
             self._add(weighted.vocabulary)
-        self.matcher = Matcher(
-            (pattern, i, term.canonical)
-            for i, vocab in enumerate(self.vocabs)
-            for term in vocab.terms
-            for pattern in term.patterns
-        )
-        self.masks = frozenset(
+        masks = frozenset(
             self.index[e.vocabulary.name] for e in ruleset.exclusions.values() if e.mode == "mask"
         )
-        self.topic_vocabs = frozenset(
+        topics = frozenset(
             self.index[name] for name, v in ruleset.vocabularies.items() if v.kind == "topic"
+        )
+        self.matcher = Matcher(
+            (
+                (pattern, i, term.canonical)
+                for i, vocab in enumerate(self.vocabs)
+                for term in vocab.terms
+                for pattern in term.patterns
+            ),
+            masks=masks,
+            topics=topics,
         )
         self.field_weights = tuple(ruleset.scoring.field_weights[f] for f in FIELDS)
         self.rules = tuple(self._compile(r) for r in ruleset.rules)
@@ -102,6 +102,9 @@ class Engine:
         for cr in self.rules:
             by_anchor.setdefault(cr.require[0], []).append(cr)
         self.by_anchor = {k: tuple(v) for k, v in by_anchor.items()}
+        self.anchors = frozenset(by_anchor)
+        # Match.kind per vocabulary: "term" for a topic's own terms, else the vocabulary's name.
+        self.kinds = tuple("term" if v.kind == "topic" else v.name for v in self.vocabs)
 
     def _add(self, vocab: Vocabulary) -> None:
         self.index[vocab.name] = len(self.vocabs)
@@ -126,83 +129,44 @@ class Engine:
             exclude=excl,
         )
 
-    def scan(self, texts: Sequence[str]) -> dict[int, list[Hit]]:
-        """Hits by vocabulary for the fields (title, summary, body), masks applied."""
-        hits = self.matcher.hits([fold(t) if t else "" for t in texts])
-        topical = [v for v in hits if v in self.topic_vocabs]
-        if len(topical) > 1:
-            self._drop_contained(hits, topical)
-        if self.masks and not self.masks.isdisjoint(hits):
-            spans = [h for m in self.masks for h in hits.pop(m, ())]
-            for vocab, bucket in list(hits.items()):
-                kept = [
-                    h
-                    for h in bucket
-                    if not any(s[0] == h[0] and s[1] < h[2] and h[1] < s[2] for s in spans)
-                ]
-                if kept:
-                    hits[vocab] = kept
-                else:
-                    del hits[vocab]
-        return hits
-
-    @staticmethod
-    def _drop_contained(hits: dict[int, list[Hit]], topical: list[int]) -> None:
-        """A topic's hit inside a longer hit of another topic is not that topic's: ``网贷`` in
-        ``互联网贷款`` is an internet loan, not P2P."""
-        original = {v: hits[v] for v in topical}
-        for vocab in topical:
-            others = [h for v in topical if v != vocab for h in original[v]]
-            kept = [
-                h
-                for h in original[vocab]
-                if not any(
-                    o[0] == h[0] and o[1] <= h[1] and h[2] <= o[2] and o[2] - o[1] > h[2] - h[1]
-                    for o in others
-                )
-            ]
-            if kept:
-                hits[vocab] = kept
-            else:
-                del hits[vocab]
-
     def evaluate(self, texts: Sequence[str]) -> Outcome:
-        hits = self.scan(texts)
-        if not hits:
-            return EMPTY_OUTCOME
-        fired: list[Fired] = []
-        vetoed: list[Vetoed] = []
-        missed: list[Missed] = []
+        hits = self.matcher.index(texts)
+        outcome = Outcome(hits, [], [], [])
+        anchors = self.anchors.intersection(hits.present)
+        if not anchors:
+            return outcome
         weights = self.field_weights
-        for anchor in hits.keys() & self.by_anchor.keys():
+        for anchor in anchors:
             for cr in self.by_anchor[anchor]:
                 chosen, reason = self._select(cr, hits)
                 if chosen is None:
-                    first = hits[anchor][0]
-                    missed.append(Missed(cr, first, reason))
+                    outcome.missed.append(Missed(cr, hits.get(anchor)[0], reason))
                     continue
                 veto = self._veto(cr, chosen, hits)
                 if veto is not None:
-                    vetoed.append(Vetoed(cr, veto[0], veto[1]))
+                    outcome.vetoed.append(Vetoed(cr, veto[0], veto[1]))
                     continue
                 field = max(h[0] for _, h in chosen)
-                fired.append(Fired(cr, chosen, field, cr.rule.weight * weights[field]))
-        fired.sort(key=lambda f: (-f.rule.rule.flag, -f.relevance, f.rule.rule.name))
-        return Outcome(hits, tuple(fired), tuple(vetoed), tuple(missed))
+                outcome.fired.append(Fired(cr, chosen, field, cr.rule.weight * weights[field]))
+        if len(outcome.fired) > 1:
+            outcome.fired.sort(key=_rank)
+        return outcome
 
-    def _candidates(self, cr: CompiledRule, hits: Mapping[int, list[Hit]]) -> list[list[Hit]]:
+    def _candidates(self, cr: CompiledRule, hits: HitIndex) -> list[list[Hit]]:
         lists: list[list[Hit]] = []
         for vocab in cr.require:
-            bucket = hits.get(vocab)
-            if bucket and not cr.all_fields:
-                bucket = [h for h in bucket if h[0] in cr.fields]
-            if not bucket:
+            if vocab not in hits.present:
                 return lists
+            bucket = hits.get(vocab)
+            if not cr.all_fields:
+                bucket = [h for h in bucket if h[0] in cr.fields]
+                if not bucket:
+                    return lists
             lists.append(bucket)
         return lists
 
     def _select(
-        self, cr: CompiledRule, hits: Mapping[int, list[Hit]]
+        self, cr: CompiledRule, hits: HitIndex
     ) -> tuple[tuple[tuple[int, Hit], ...] | None, str]:
         lists = self._candidates(cr, hits)
         if len(lists) < len(cr.require):
@@ -225,25 +189,27 @@ class Engine:
                 return tuple(chosen), ""
         return None, f"terms of {', '.join(cr.rule.require)} not within {near} characters"
 
+    @staticmethod
     def _veto(
-        self,
-        cr: CompiledRule,
-        chosen: tuple[tuple[int, Hit], ...],
-        hits: Mapping[int, list[Hit]],
+        cr: CompiledRule, chosen: tuple[tuple[int, Hit], ...], hits: HitIndex
     ) -> tuple[CompiledExclusion, Hit] | None:
+        present = hits.present
         for ce in cr.exclude:
-            bucket = hits.get(ce.vocab)
-            if not bucket:
+            if ce.vocab not in present:
                 continue
             within = ce.exclusion.within
-            for e in bucket:
+            for e in hits.get(ce.vocab):
                 if e[0] not in ce.fields:
                     continue
                 if within and not any(
                     h[0] == e[0] and max(h[1], e[1]) - min(h[2], e[2]) <= within for _, h in chosen
                 ):
                     continue
-                if any(u in hits for u in ce.unless):
+                if any(u in present for u in ce.unless):
                     break
                 return ce, e
         return None
+
+
+def _rank(f: Fired) -> tuple[bool, float, str]:
+    return (not f.rule.rule.flag, -f.relevance, f.rule.rule.name)

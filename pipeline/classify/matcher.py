@@ -18,6 +18,11 @@ from collections.abc import Iterable, Sequence
 
 import ahocorasick_rs
 
+from pipeline.classify.normalize import fold
+
+# Joins the fields before scanning; no pattern contains it (patterns are folded text).
+SEPARATOR = "\x1f"
+
 # One match of a vocabulary's term: (field index, start, end, canonical term). Offsets are valid
 # in the folded and in the original text alike (folding keeps lengths). A plain tuple: this is
 # built for every hit of every item, and a dataclass costs several times more.
@@ -28,21 +33,75 @@ def _is_word(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
-class Matcher:
-    """Maps folded patterns to ``(vocabulary index, canonical term)`` entries."""
+# A raw match: (pattern index, field index, start, end), offsets relative to the field.
+Raw = tuple[int, int, int, int]
 
-    def __init__(self, entries: Iterable[tuple[str, int, str]]) -> None:
-        """``entries``: ``(folded pattern, vocabulary index, canonical term)``."""
+
+class HitIndex:
+    """One item's matches; the hits of a vocabulary are gathered when first asked for."""
+
+    __slots__ = ("_canonical", "_lists", "present", "raw")
+
+    def __init__(
+        self, raw: list[Raw], present: set[int], canonical: tuple[dict[int, str], ...]
+    ) -> None:
+        self.raw = raw
+        self.present = present  # vocabularies with at least one hit
+        self._canonical = canonical
+        self._lists: dict[int, list[Hit]] = {}
+
+    def __contains__(self, vocab: int) -> bool:
+        return vocab in self.present
+
+    def __bool__(self) -> bool:
+        return bool(self.present)
+
+    def get(self, vocab: int) -> list[Hit]:
+        """The hits of ``vocab`` in text order (title first); empty if none."""
+        hits = self._lists.get(vocab)
+        if hits is None:
+            if vocab in self.present:
+                canonical = self._canonical
+                hits = [
+                    (f, s, e, canonical[pid][vocab])
+                    for pid, f, s, e in self.raw
+                    if vocab in canonical[pid]
+                ]
+            else:
+                hits = []
+            self._lists[vocab] = hits
+        return hits
+
+
+class Matcher:
+    """Maps folded patterns to the vocabularies (and canonical terms) that own them."""
+
+    def __init__(
+        self,
+        entries: Iterable[tuple[str, int, str]],
+        *,
+        masks: frozenset[int] = frozenset(),
+        topics: frozenset[int] = frozenset(),
+    ) -> None:
+        """``entries``: ``(folded pattern, vocabulary index, canonical term)``. Hits of mask
+        vocabularies hide overlapping hits; a hit of a topic vocabulary inside a longer hit of
+        another topic is dropped (``网贷`` inside ``互联网贷款``)."""
         index: dict[str, int] = {}
-        owners: list[list[tuple[int, str]]] = []
-        for pattern, vocab, canonical in entries:
-            at = index.setdefault(pattern, len(owners))
-            if at == len(owners):
-                owners.append([])
-            if (vocab, canonical) not in owners[at]:
-                owners[at].append((vocab, canonical))
+        canonical: list[dict[int, str]] = []
+        for pattern, vocab, term in entries:
+            at = index.setdefault(pattern, len(canonical))
+            if at == len(canonical):
+                canonical.append({})
+            canonical[at].setdefault(vocab, term)
         self.patterns: tuple[str, ...] = tuple(index)
-        self.owners: tuple[tuple[tuple[int, str], ...], ...] = tuple(tuple(o) for o in owners)
+        self.canonical: tuple[dict[int, str], ...] = tuple(canonical)
+        self.vocab_sets: tuple[frozenset[int], ...] = tuple(frozenset(c) for c in canonical)
+        self.masking: tuple[bool, ...] = tuple(not masks.isdisjoint(v) for v in self.vocab_sets)
+        self.topical: tuple[frozenset[int], ...] = tuple(v & topics for v in self.vocab_sets)
+        self.has_masks = bool(masks)
+        self.special: tuple[bool, ...] = tuple(
+            m or bool(t) for m, t in zip(self.masking, self.topical, strict=True)
+        )
         # Boundary checks: 1 = check start, 2 = check end (ASCII alphanumeric edges only).
         self._edges: tuple[int, ...] = tuple(
             (1 if _is_word(p[0]) else 0) | (2 if _is_word(p[-1]) else 0) for p in self.patterns
@@ -56,41 +115,80 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.patterns)
 
-    def scan(self, folded: str) -> list[tuple[int, int, int]]:
-        """All (overlapping) matches in ``folded``: ``(pattern index, start, end)``."""
-        found = self._automaton.find_matches_as_indexes(folded, overlapping=True)
+    def find(self, texts: Sequence[str]) -> list[Raw]:
+        """Fold and scan the fields (title, summary, body) in one pass.
+
+        The fields are joined with a separator no pattern contains, folded and scanned once;
+        offsets are then made relative to each field. ASCII edges are checked here.
+        """
+        if not any(texts):
+            return []
+        joined = fold(SEPARATOR.join(texts))
+        found = self._automaton.find_matches_as_indexes(joined, overlapping=True)
         if not found:
-            return found
+            return []
         edges = self._edges
-        out: list[tuple[int, int, int]] = []
-        n = len(folded)
+        n = len(joined)
+        first = len(texts[0])  # the separator after the title
+        second = first + 1 + len(texts[1]) if len(texts) > 2 else n
+        out: list[Raw] = []
+        append = out.append
         for pid, start, end in found:
-            edge = edges[pid]
-            if edge:
+            if edges[pid]:
+                edge = edges[pid]
                 if edge & 1 and start > 0:
-                    before = folded[start - 1]
-                    if _is_word(before) or (before == "." and folded[start].isdigit()):
+                    before = joined[start - 1]
+                    if _is_word(before) or (before == "." and joined[start].isdigit()):
                         continue
-                if edge & 2 and end < n and _is_word(folded[end]):
-                    if folded[end] != "s" or (end + 1 < n and _is_word(folded[end + 1])):
+                if edge & 2 and end < n and _is_word(joined[end]):
+                    if joined[end] != "s" or (end + 1 < n and _is_word(joined[end + 1])):
                         continue
                     end += 1
-            out.append((pid, start, end))
+            if start < first:
+                append((pid, 0, start, end))
+            elif start < second:
+                append((pid, 1, start - first - 1, end - first - 1))
+            else:
+                append((pid, 2, start - second - 1, end - second - 1))
         return out
 
-    def hits(self, folded: Sequence[str]) -> dict[int, list[Hit]]:
-        """Scan every (folded) field; group the hits by vocabulary index."""
-        by_vocab: dict[int, list[Hit]] = {}
-        owners = self.owners
-        for field, text in enumerate(folded):
-            if not text:
-                continue
-            for pid, start, end in self.scan(text):
-                for vocab, canonical in owners[pid]:
-                    hit = (field, start, end, canonical)
-                    bucket = by_vocab.get(vocab)
-                    if bucket is None:
-                        by_vocab[vocab] = [hit]
-                    else:
-                        bucket.append(hit)
-        return by_vocab
+    def index(self, texts: Sequence[str]) -> HitIndex:
+        """All hits of the fields, masks and topic containment applied."""
+        raw = self.find(texts)
+        if not raw:
+            return HitIndex([], set(), self.canonical)
+        vocab_sets = self.vocab_sets
+        special = self.special
+        if any([special[r[0]] for r in raw]):
+            raw = self._clean(raw)
+        present: set[int] = set().union(*[vocab_sets[r[0]] for r in raw])
+        return HitIndex(raw, present, self.canonical)
+
+    def _clean(self, raw: list[Raw]) -> list[Raw]:
+        """Apply masks, then drop topic hits inside longer hits of other topics."""
+        if self.has_masks:
+            masking = self.masking
+            spans = [r for r in raw if masking[r[0]]]
+            if spans:
+                raw = [
+                    r
+                    for r in raw
+                    if not masking[r[0]]
+                    and not any(m[1] == r[1] and m[2] < r[3] and r[2] < m[3] for m in spans)
+                ]
+        topical = self.topical
+        tops = [r for r in raw if topical[r[0]]]
+        if len(tops) > 1:
+            drop = {
+                r
+                for r in tops
+                for o in tops
+                if o[1] == r[1]
+                and o[2] <= r[2]
+                and r[3] <= o[3]
+                and o[3] - o[2] > r[3] - r[2]
+                and not topical[o[0]] <= topical[r[0]]
+            }
+            if drop:
+                raw = [r for r in raw if r not in drop]
+        return raw

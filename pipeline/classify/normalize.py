@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from zhconv import zhconv
 
@@ -34,6 +35,7 @@ _SPACES += "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
 _QUOTES = {"\u2018": "'", "\u2019": "'", "\u2032": "'"}
 _BMP = 0x10000
+_CHEAP = frozenset(_SPACES + _DASHES + "".join(_QUOTES))
 
 
 def _nfkc_single(char: str) -> str | None:
@@ -62,7 +64,15 @@ def _simplified_table() -> dict[str, str]:
     return resolved
 
 
-def _build_tables() -> tuple[list[str], re.Pattern[str]]:
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    table: list[str]  # code point -> folded character (BMP)
+    any: re.Pattern[str]  # any character that folds
+    heavy: re.Pattern[str]  # a character that needs ``translate`` (CJK, full-width, ...)
+    cheap: tuple[tuple[str, str], ...]  # spaces, dashes, quotes: ``str.replace`` is faster
+
+
+def _build_tables() -> _Tables:
     mapping: dict[str, str] = {}
     for cp in range(_BMP):
         if 0xD800 <= cp < 0xE000:
@@ -83,15 +93,21 @@ def _build_tables() -> tuple[list[str], re.Pattern[str]]:
     table = [chr(cp) if not 0xD800 <= cp < 0xE000 else "\ufffd" for cp in range(_BMP)]
     for k, v in mapping.items():
         table[ord(k)] = v
-    needs = re.compile("[" + "".join(re.escape(k) for k in sorted(mapping)) + "]")
+    cheap = {k: v for k, v in mapping.items() if k in _CHEAP}
+    heavy = sorted(k for k in mapping if k not in _CHEAP)
     logger.debug("normalize: %d characters fold", len(mapping))
-    return table, needs
+    return _Tables(
+        table=table,
+        any=re.compile("[" + "".join(re.escape(k) for k in sorted(mapping)) + "]"),
+        heavy=re.compile("[" + "".join(re.escape(k) for k in heavy) + "]"),
+        cheap=tuple(cheap.items()),
+    )
 
 
-_TABLES: list[tuple[list[str], re.Pattern[str]]] = []
+_TABLES: list[_Tables] = []
 
 
-def _tables() -> tuple[list[str], re.Pattern[str]]:
+def _tables() -> _Tables:
     if not _TABLES:
         _TABLES.append(_build_tables())
     return _TABLES[0]
@@ -107,11 +123,16 @@ def _safe_lower(text: str) -> str:
 
 def fold(text: str) -> str:
     """Fold ``text`` for matching. ``len(fold(t)) == len(t)`` always holds."""
-    table, needs = _TABLES[0] if _TABLES else _tables()
+    tables = _TABLES[0] if _TABLES else _tables()
     low = _safe_lower(text)
-    if needs.search(low) is None:
+    if tables.any.search(low) is None:
         return low
-    return low.translate(table)
+    for old, new in tables.cheap:
+        if old in low:
+            low = low.replace(old, new)
+    if tables.heavy.search(low) is None:
+        return low
+    return low.translate(tables.table)
 
 
 def fold_term(term: str) -> str:

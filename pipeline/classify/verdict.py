@@ -7,17 +7,13 @@ Offsets in ``Match.start``/``Match.end`` are character offsets in the original f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pipeline.classify.authority import Assessment
 from pipeline.classify.engine import Engine, Fired, Outcome
 from pipeline.classify.matcher import Hit
 from pipeline.classify.rules import FIELDS
 from pipeline.models import Match, Verdict
-
-
-def _kind(engine: Engine, vocab: int) -> str:
-    v = engine.vocabs[vocab]
-    return "term" if v.kind == "topic" else v.name
 
 
 def snippet(text: str, start: int, end: int, context: int) -> str:
@@ -44,58 +40,75 @@ def _fired_line(engine: Engine, f: Fired) -> str:
     )
 
 
-def matches(
-    engine: Engine, outcome: Outcome, fired: Sequence[Fired], assessed: Assessment | None
-) -> tuple[Match, ...]:
-    out: list[Match] = []
-    seen: set[tuple[str, int, int, str]] = set()
+@dataclass(slots=True)
+class Split:
+    strong: list[Fired]  # flagging rules with enough relevance
+    weak: list[Fired]  # flagging rules that matched only where relevance is too low (body)
+    neighbours: list[Fired]  # flag = false rules
 
-    def add(h: Hit, topic: str, rule: str, kind: str) -> None:
-        key = (h[3], h[0], h[1], rule)
-        if key not in seen:
-            seen.add(key)
-            out.append(Match(h[3], FIELDS[h[0]], h[1], h[2], topic, rule, kind))
 
+def split_fired(fired: Sequence[Fired], min_relevance: float) -> Split:
+    split = Split([], [], [])
     for f in fired:
+        if not f.rule.rule.flag:
+            split.neighbours.append(f)
+        elif f.relevance >= min_relevance:
+            split.strong.append(f)
+        else:
+            split.weak.append(f)
+    return split
+
+
+def matches(outcome: Outcome, fired: Sequence[Fired], kinds: Sequence[str]) -> tuple[Match, ...]:
+    """The hits behind each fired rule, then those behind each veto (kind "exclude").
+
+    The terms that weighed the severity are named, with positions, in the severity line."""
+    out: list[Match] = []
+    seen: set[tuple[int, int, str]] = set()
+    for f in fired:
+        rule = f.rule.rule
         for vocab, h in f.hits:
-            add(h, f.rule.rule.topic, f.rule.rule.name, _kind(engine, vocab))
+            key = (h[0], h[1], rule.name)
+            if key not in seen:
+                seen.add(key)
+                out.append(
+                    Match(h[3], FIELDS[h[0]], h[1], h[2], rule.topic, rule.name, kinds[vocab])
+                )
     for v in outcome.vetoed:
-        add(v.hit, v.rule.rule.topic, v.rule.rule.name, "exclude")
-    if assessed is not None:
-        for part in assessed.parts:
-            if part.hit is not None:
-                add(part.hit, "", "severity", part.label)
+        h, rule = v.hit, v.rule.rule
+        out.append(Match(h[3], FIELDS[h[0]], h[1], h[2], rule.topic, rule.name, "exclude"))
     return tuple(out)
+
+
+def _headline(split: Split, outcome: Outcome, min_relevance: float) -> str:
+    if split.strong:
+        return f"flagged: {len(split.strong)} rule(s) say it affects online lending"
+    if split.weak:
+        w = split.weak[0]
+        return (
+            f"not flagged: matches only in {FIELDS[w.field]} "
+            f"(relevance {w.relevance:g} < {min_relevance:g})"
+        )
+    if split.neighbours:
+        return "not flagged: only neighbour topics (general credit/fintech policy)"
+    if outcome.vetoed:
+        return "not flagged: every matching rule was vetoed by an exclusion"
+    return "not flagged: no rule matched"
 
 
 def build(
     engine: Engine,
     texts: Sequence[str],
     outcome: Outcome,
+    split: Split,
     assessed: Assessment | None,
     doc_numbers: tuple[str, ...],
     version: str,
 ) -> Verdict:
     scoring = engine.ruleset.scoring
-    strong = [f for f in outcome.fired if f.rule.rule.flag and f.relevance >= scoring.min_relevance]
-    weak = [f for f in outcome.fired if f.rule.rule.flag and f.relevance < scoring.min_relevance]
-    neighbours = [f for f in outcome.fired if not f.rule.rule.flag]
-    flagged = bool(strong)
-    lines: list[str] = []
-    if flagged:
-        lines.append(f"flagged: {len(strong)} rule(s) say it affects online lending")
-    elif weak:
-        lines.append(
-            f"not flagged: matches only in {FIELDS[weak[0].field]} "
-            f"(relevance {weak[0].relevance:g} < {scoring.min_relevance:g})"
-        )
-    elif neighbours:
-        lines.append("not flagged: only neighbour topics (general credit/fintech policy)")
-    elif outcome.vetoed:
-        lines.append("not flagged: every matching rule was vetoed by an exclusion")
-    else:
-        lines.append("not flagged: no rule matched")
-    lines.extend(_fired_line(engine, f) for f in (*strong, *weak, *neighbours))
+    ranked = [*split.strong, *split.weak, *split.neighbours]
+    lines = [_headline(split, outcome, scoring.min_relevance)]
+    lines.extend(_fired_line(engine, f) for f in ranked)
     for v in outcome.vetoed:
         unless = v.exclusion.exclusion.unless
         cancel = f" (and none of {', '.join(unless)} matched)" if unless else ""
@@ -103,36 +116,36 @@ def build(
             f"rule {v.rule.rule.name} vetoed by exclusion {v.exclusion.exclusion.name}: "
             f"{_where(v.hit)}{cancel}"
         )
-    fired_names = {f.rule.rule.name for f in outcome.fired}
-    for m in outcome.missed:
-        if m.rule.rule.name not in fired_names:
-            lines.append(f"rule {m.rule.rule.name} not matched: {_where(m.anchor)}, but {m.reason}")
+    if outcome.missed:
+        fired_names = {f.rule.rule.name for f in outcome.fired}
+        for m in outcome.missed:
+            if m.rule.rule.name not in fired_names:
+                lines.append(
+                    f"rule {m.rule.rule.name} not matched: {_where(m.anchor)}, but {m.reason}"
+                )
     if assessed is not None:
         lines.append(assessed.arithmetic(scoring.high, scoring.medium))
     if doc_numbers:
         lines.append(f"document numbers: {', '.join(doc_numbers)}")
     lines.append(f"rules version {version}")
 
-    ranked = strong or weak or neighbours
     snip = ""
     if ranked:
         h = ranked[0].hits[0][1]
         snip = snippet(texts[h[0]], h[1], h[2], scoring.snippet_chars)
     topics: list[str] = []
-    for f in (*strong, *neighbours):
+    for f in (*split.strong, *split.neighbours):
         if f.rule.rule.topic not in topics:
             topics.append(f.rule.rule.topic)
-    if flagged and assessed is not None:
-        score, severity = assessed.score, assessed.severity
-    else:
-        score = max((f.relevance for f in outcome.fired), default=0.0)
-        severity = None
+    flagged = assessed is not None
     return Verdict(
         flagged=flagged,
-        severity=severity,
-        score=score,
+        severity=assessed.severity if assessed is not None else None,
+        score=assessed.score
+        if assessed is not None
+        else max((f.relevance for f in ranked), default=0.0),
         topics=tuple(topics),
-        matches=matches(engine, outcome, (*strong, *weak, *neighbours), assessed),
+        matches=matches(outcome, ranked, engine.kinds),
         explanation=tuple(lines),
         authority=assessed.authority if assessed is not None else None,
         doc_numbers=doc_numbers,

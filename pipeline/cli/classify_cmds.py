@@ -42,10 +42,10 @@ def _classifier(path: Path) -> Classifier:
 def _setup(ctx: click.Context, rules_path: Path | None) -> tuple[Classifier, Config | None]:
     """The classifier, and the configuration when there is one (needed without --rules)."""
     if rules_path is None:
-        config = load(ctx)
-        return _classifier(config.settings.rules), config
+        loaded = load(ctx)
+        return _classifier(loaded.settings.rules), loaded
     config_path = Path(ctx.obj["config_path"])
-    config = None
+    config: Config | None = None
     if config_path.exists():
         try:
             config = load_config(config_path)
