@@ -294,4 +294,8 @@ def test_quiet_digest_only_when_asked_or_a_source_is_broken(
     received = smtp_server.messages[-1]
     assert received.message["Subject"] == "【借贷监测】11月29日：无新动态，1个数据源异常"
     assert "中国人民银行 [pboc]：被拦截" in text_of(received)
+    # a cron job running every 30 minutes does not repeat the quiet digest every run
+    assert send_digest(db, quiet, now=NOW + timedelta(days=1, minutes=30)).sent == 0
+    assert send_digest(db, asked, now=NOW + timedelta(days=1, hours=2)).sent == 0
+    assert send_digest(db, quiet, now=NOW + timedelta(days=2)).sent == 1
     db.close()

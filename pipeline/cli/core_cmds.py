@@ -55,8 +55,9 @@ def fetch(ctx: click.Context) -> None:
 def run(ctx: click.Context) -> None:
     """One full cycle (cron-friendly): fetch, store, classify, then send the digest.
 
-    No separate alert mail is sent: the digest goes out in the same cycle and leads with the
-    high-severity items.
+    No separate alert mail repeats the digest: it goes out in the same cycle and leads with the
+    high-severity items. Source-health changes (a source turned broken or recovered) still reach
+    the operator once each, as an alert.
 
     Exit status: 0 when the cycle completed (failed sources are reported, not fatal);
     1 when the digest could not be delivered (it stays pending and is retried);
@@ -68,6 +69,8 @@ def run(ctx: click.Context) -> None:
     db = database(config)
     try:
         delivery = send_digest(db, config)
+        if delivery.ok:  # items are digested now: this only tells of source-health changes
+            delivery = delivery.merge(send_alerts(db, config))
     except DeliveryError as e:
         fail(f"digest not delivered (kept, retried next run): {e}", EXIT_FAILURE)
     except StoreError as e:

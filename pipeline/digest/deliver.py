@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlite_utils
 
@@ -47,6 +47,8 @@ from pipeline.store.deliveries import (
 )
 from pipeline.store.schema import utcnow
 from pipeline.store.sources import HealthEvent, pending_health_events, source_states
+
+QUIET_INTERVAL = timedelta(hours=20)
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +184,7 @@ def send_digest(
     """Deliver the digest of everything flagged and not yet digested, one message per reader.
 
     Nothing flagged: nothing is sent unless ``[digest] send_empty`` or a source is broken
-    (silence must mean "healthy and nothing happened"). Undelivered earlier digests are
+    (silence must mean "healthy and nothing happened"), and then at most once a day. Undelivered earlier digests are
     retried first, whatever their backoff (``retry_pending`` honours it). ``dry_run`` writes
     each message to the outbox as ``preview-…`` (.eml and .html) and marks nothing.
     """
@@ -196,9 +198,13 @@ def send_digest(
     enabled = {s.id for s in config.sources if s.enabled}
     broken = any(st.broken for sid, st in states.items() if sid in enabled)
     since = last_sent(db, "digest")
+    # a digest with no story (send_empty, or a broken source) goes out at most once a day, so
+    # a cron job running `lendwatch run` every 30 minutes does not repeat it every run
+    quiet_due = since is None or now - since >= QUIET_INTERVAL
     created: list[int] = []
     for plan in plans:
-        if not plan.stories and not (config.digest.send_empty or broken or dry_run):
+        quiet_wanted = (config.digest.send_empty or broken) and quiet_due
+        if not plan.stories and not (quiet_wanted or dry_run):
             continue
         rendered = render_digest(
             config, plan.stories, states, now, since=since, carried_over=plan.carried_over
