@@ -185,3 +185,34 @@ def test_config_error_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "source 'x'.url: missing required key" in result.stderr
     assert "source 'x'.name: missing required key" in result.stderr
+
+
+def test_operator_is_told_once_when_a_source_breaks_and_once_when_it_recovers(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
+) -> None:
+    serve_feeds(http_server)
+    working = http_server.routes["/en.xml"]
+    http_server.routes["/en.xml"] = Route(b"<html>upstream error</html>", status=500)
+    config = write_config(tmp_path, http_server, smtp_server)
+
+    assert lendwatch(config, "run").returncode == 0  # first failure: digest with the items
+    assert len(smtp_server.messages) == 1
+    assert lendwatch(config, "run").returncode == 0  # second failure: the source is broken
+    assert len(smtp_server.messages) == 2
+    broken = plain_text(smtp_server.messages[1])
+    assert "Regulator newsroom" in broken and "HTTP 500" in broken
+    assert lendwatch(config, "run").returncode == 0  # still broken: nothing new to say
+    assert len(smtp_server.messages) == 2
+
+    http_server.routes["/en.xml"] = working
+    assert lendwatch(config, "run").returncode == 0  # recovered: told once
+    assert len(smtp_server.messages) == 3
+    assert "Regulator newsroom" in plain_text(smtp_server.messages[2])
+    assert lendwatch(config, "run").returncode == 0
+    assert len(smtp_server.messages) == 3
+
+    states = {
+        s["id"]: s
+        for s in map(json.loads, lendwatch(config, "sources", "--json").stdout.splitlines())
+    }
+    assert states["en-reg"]["status"] == "ok" and states["en-reg"]["consecutive_failures"] == 0
