@@ -36,6 +36,10 @@ _LEADING_NOISE = (
     "通知",
     "即",
     "见",
+    "和",
+    "及",
+    "与",
+    "或",
 )
 
 
@@ -43,12 +47,13 @@ def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
-def _issuer_code(text: str, bracket_at: int) -> str:
+def _issuer_code(text: str, bracket_at: int, floor: int) -> str:
+    """The CJK run before the bracket, not reaching back past ``floor`` (the previous number)."""
     i = bracket_at
-    while i > 0 and text[i - 1] == " ":
+    while i > floor and text[i - 1] == " ":
         i -= 1
     end = i
-    while i > 0 and end - i < _MAX_CODE and _is_cjk(text[i - 1]):
+    while i > floor and end - i < _MAX_CODE and _is_cjk(text[i - 1]):
         i -= 1
     code = text[i:end]
     changed = True
@@ -67,8 +72,10 @@ def find_doc_numbers(text: str) -> tuple[str, ...]:
         return ()
     text = unicodedata.normalize("NFKC", text)  # full-width digits; brackets are matched as-is
     found: list[str] = []
+    floor = 0
     for m in _DOCNUM.finditer(text):
-        code = _issuer_code(text, m.start())
+        code = _issuer_code(text, m.start(), floor)
+        floor = m.end()
         if not code:
             continue
         serial = m.group(3)

@@ -20,6 +20,7 @@ character that needs mapping; plain simplified Chinese pays one ``lower()`` and 
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import re
 import unicodedata
@@ -49,8 +50,18 @@ def _nfkc_single(char: str) -> str | None:
     return None
 
 
+def _load_zhconv() -> None:
+    """Load zhconv's dictionary from an explicit path: its default loader leaves the file open
+    (a ResourceWarning), a named file is read with ``with``."""
+    if zhconv.zhcdicts is None:
+        resource = importlib.resources.files("zhconv") / "zhcdict.json"
+        with importlib.resources.as_file(resource) as path:
+            zhconv.loaddict(str(path))
+
+
 def _simplified_table() -> dict[str, str]:
     """Traditional -> simplified single characters (BMP only), chains resolved."""
+    _load_zhconv()
     source = zhconv.getdict("zh-hans")
     table = {k: v for k, v in source.items() if len(k) == 1 and len(v) == 1 and k != v}
     resolved: dict[str, str] = {}
@@ -142,6 +153,7 @@ def fold_term(term: str) -> str:
 
 def to_simplified(text: str) -> str:
     """Display helper: full zhconv conversion (phrase-aware, not length-preserving)."""
+    _load_zhconv()
     return str(zhconv.convert(text, "zh-hans"))
 
 

@@ -1,0 +1,190 @@
+"""The classifier on the shipped rules.toml: data-driven cases, folding, offsets, explanations."""
+
+from __future__ import annotations
+
+import json
+import random
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.classify import Classifier
+from pipeline.classify.docnum import find_doc_numbers, normalize_doc_number
+from pipeline.classify.evaluate import evaluate
+from pipeline.classify.normalize import fold, fold_term, to_simplified
+from pipeline.models import Verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules.toml"
+CASES = tomllib.loads((Path(__file__).parent / "data" / "classify_cases.toml").read_text("utf-8"))
+DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.from_file(RULES)
+
+
+def _case_id(case: dict[str, Any]) -> str:
+    return str(case["title"])[:40]
+
+
+@pytest.mark.parametrize("case", CASES["case"], ids=_case_id)
+def test_case(classifier: Classifier, case: dict[str, Any]) -> None:
+    v = classifier.classify(
+        case["title"],
+        case.get("summary", ""),
+        case.get("body", ""),
+        issuer=case.get("issuer"),
+        authority=case.get("authority"),
+    )
+    why = "\n".join(v.explanation)
+    assert v.flagged is case["flagged"], why
+    if "severity" in case:
+        assert (v.severity or "none") == case["severity"], why
+    if "topic" in case:
+        assert case["topic"] in v.topics, why
+    if "not_topic" in case:
+        assert case["not_topic"] not in v.topics, why
+    if "rule" in case:
+        assert case["rule"] in {m.rule for m in v.matches}, why
+    if "vetoed_by" in case:
+        assert any(f"vetoed by exclusion {case['vetoed_by']}:" in line for line in v.explanation)
+    if "doc_numbers" in case:
+        assert list(v.doc_numbers) == case["doc_numbers"]
+    if not v.flagged:
+        assert v.severity is None
+
+
+@pytest.mark.parametrize("case", CASES["fold"], ids=lambda c: str(c["text"]))
+def test_fold(case: dict[str, str]) -> None:
+    assert fold(case["text"]) == case["folded"]
+    assert len(fold(case["text"])) == len(case["text"])
+
+
+@pytest.mark.parametrize("case", CASES["docnum"], ids=lambda c: str(c["text"]))
+def test_doc_numbers(case: dict[str, Any]) -> None:
+    assert list(find_doc_numbers(case["text"])) == case["numbers"]
+
+
+def test_normalize_one_doc_number() -> None:
+    assert normalize_doc_number("银保监发［２０２０］９号") == "银保监发〔2020〕9号"
+    assert normalize_doc_number("第9号文件") is None
+
+
+def test_fold_keeps_length_on_any_text() -> None:
+    rng = random.Random(7)
+    alphabet = "借唄貸款ＡＢＣａｂｃ１２３％　…—-’İﬁ㈱①\t\n xyzXYZ網路小額" + "".join(
+        chr(rng.randrange(0x20, 0xFFFF)) for _ in range(300)
+    )
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+        if any(0xD800 <= ord(c) < 0xE000 for c in text):
+            continue
+        assert len(fold(text)) == len(text)
+
+
+def test_fold_term_collapses_spaces_and_display_conversion() -> None:
+    assert fold_term("  Buy  Now\tPay Later ") == "buy now pay later"
+    assert to_simplified("網絡小額貸款") == "网络小额贷款"
+
+
+def test_offsets_point_into_the_original_text(classifier: Classifier) -> None:
+    title = "【快讯】Ｐ２Ｐ網貸平臺……已全部清退"
+    summary = "据悉，多地金融局表示，網絡小額貸款公司须在年底前完成整改。"
+    v = classifier.classify(title, summary)
+    assert v.flagged
+    texts = {"title": title, "summary": summary}
+    assert v.matches
+    for m in v.matches:
+        surface = texts[m.field][m.start : m.end]
+        assert fold(surface) in {fold_term(m.term)} | {
+            fold_term(p) for p in _patterns(classifier, m.term)
+        }, m
+
+
+def _patterns(classifier: Classifier, canonical: str) -> set[str]:
+    return {
+        p
+        for vocab in classifier.engine.vocabs
+        for term in vocab.terms
+        if term.canonical == canonical
+        for p in term.patterns
+    }
+
+
+def test_title_weighs_more_than_summary_and_body(classifier: Classifier) -> None:
+    in_title = classifier.classify("网贷平台清退进展", "")
+    in_summary = classifier.classify("行业观察", "网贷平台清退进展")
+    in_body = classifier.classify("行业观察", "", "网贷平台清退进展")
+    assert in_title.flagged and in_summary.flagged
+    assert in_title.score > in_summary.score
+    assert not in_body.flagged  # body-only mentions are reported, not flagged
+    assert in_body.topics == ()
+    assert in_body.explanation[0].startswith("not flagged: matches only in body")
+
+
+def test_english_terms_match_whole_words_only(classifier: Classifier) -> None:
+    assert not classifier.classify("Rebnplx and rubnpl are made-up words").flagged
+    assert classifier.classify("BNPL firms face new affordability checks").flagged
+    assert classifier.classify("Regulators target payday loans").flagged  # plural accepted
+
+
+def test_severity_arithmetic_is_explained(classifier: Classifier) -> None:
+    v = classifier.classify(
+        "关于加强小额贷款公司监督管理的通知", issuer="nfra", authority="regulator"
+    )
+    assert v.flagged and v.severity == "high"
+    line = next(x for x in v.explanation if x.startswith("severity:"))
+    assert "relevance 3" in line and "authority 3" in line and "doctype 2.5" in line
+    assert f"= {v.score:g} -> high" in line
+    assert v.authority == "国家金融监督管理总局"
+    assert v.snippet and "小额贷款公司" in v.snippet
+    assert v.rules_version == classifier.version
+    assert v.explanation[-1] == f"rules version {classifier.version}"
+
+
+def test_authority_named_in_the_title_counts(classifier: Classifier) -> None:
+    from_media = classifier.classify("网络小贷公司监管新规发布")
+    named = classifier.classify("银保监会：网络小贷公司监管新规发布")
+    assert named.score > from_media.score
+    assert named.authority == "国家金融监督管理总局"
+
+
+def test_issuer_by_key_or_name_and_unknown_issuer(classifier: Classifier) -> None:
+    by_key = classifier.classify("小额贷款公司分类评级办法", issuer="local", authority="regulator")
+    by_name = classifier.classify("小额贷款公司分类评级办法", issuer="地方金融监督管理局")
+    unknown = classifier.classify("小额贷款公司分类评级办法", issuer="nowhere")
+    assert by_key.score == by_name.score > unknown.score
+    assert any("unknown issuer 'nowhere'" in line for line in unknown.explanation)
+
+
+def test_not_flagged_explains_near_misses(classifier: Classifier) -> None:
+    v = classifier.classify("借呗新版页面设计曝光")
+    assert not v.flagged
+    assert any(line.startswith("rule platform-change not matched") for line in v.explanation)
+
+
+def test_verdict_round_trips_through_json(classifier: Classifier) -> None:
+    v = classifier.classify("支付宝借呗暂停部分用户借款服务", "据悉，关闭原因是风控调整。")
+    again = Verdict.from_dict(json.loads(v.to_json()))
+    assert again == v
+
+
+def test_nothing_matched_is_a_plain_verdict(classifier: Classifier) -> None:
+    v = classifier.classify("宝马8月在华销量近腰斩", "")
+    assert (v.flagged, v.severity, v.score, v.topics, v.matches) == (False, None, 0.0, (), ())
+    assert v.explanation[0] == "not flagged: no rule matched"
+
+
+def test_eval_on_the_labelled_dev_set(classifier: Classifier) -> None:
+    if not DEV.exists():
+        pytest.skip(f"{DEV} not present (CI copies shared/ beside the repo)")
+    with DEV.open(encoding="utf-8") as fh:
+        report = evaluate(classifier, fh)
+    assert not report.bad_lines
+    assert report.precision >= 0.95, [s.title for s in report.false_alarms]
+    assert report.recall >= 0.95, [s.title for s in report.misses]
+    assert not report.label1_high
