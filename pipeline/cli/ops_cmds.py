@@ -205,7 +205,8 @@ def _print_status(data: dict[str, Any]) -> None:
         f" next {g['next']}" + ("" if d["running"] else " (when the daemon runs)")
     )
     dl = data["deliveries"]
-    click.echo(f"deliveries  {dl['pending']} pending ({dl['failed']} failed attempts)")
+    failed = f" ({dl['failed']} failed at least once, retried with backoff)" if dl["failed"] else ""
+    click.echo(f"deliveries  {dl['pending']} pending{failed}")
     for p in dl["items"][:10]:
         error = f": {p['last_error']}" if p["last_error"] else ""
         click.echo(f"  #{p['id']} {p['kind']} -> {p['target']} tries={p['attempts']}{error}")
