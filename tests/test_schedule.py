@@ -27,7 +27,7 @@ from pipeline.schedule import (
     next_slot,
 )
 from pipeline.store import open_db
-from pipeline.store.meta import DIGEST_LAST_SLOT, get_time, set_time
+from pipeline.store.meta import DIGEST_LAST_SLOT, PRUNE_LAST, get_time, set_time
 from tests.support.httpserver import HTTPTestServer
 from tests.support.smtpserver import SMTPTestServer
 from tests.test_faults import (
@@ -169,6 +169,7 @@ def test_daemon_fetches_at_start_and_on_interval_then_stops_cleanly(
     try:
         assert get_time(conn, NEXT_RUN_PREFIX + fetch_job_id(1)) is not None
         assert get_time(conn, NEXT_RUN_PREFIX + "digest") is not None
+        assert get_time(conn, PRUNE_LAST) is not None, "retention ran at start"
     finally:
         conn.close()
     lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.run"]

@@ -14,9 +14,10 @@ from typing import IO
 
 import pytest
 
+from pipeline.lock import DataDirLock
 from pipeline.store import open_db
 from pipeline.store.meta import DIGEST_LAST_SLOT, set_time
-from tests.support.httpserver import HTTPTestServer
+from tests.support.httpserver import HTTPTestServer, Route
 from tests.support.smtpserver import SMTPTestServer
 from tests.test_faults import (
     ROOT,
@@ -31,17 +32,21 @@ from tests.test_faults import (
     titles_for,
     write_config,
 )
+from tests.test_faults_kill import HeldRoute
 from tests.test_schedule import WAIT, far_digest_time, wait_for
 
 
 class DaemonProcess:
     """A `lendwatch daemon` subprocess whose stderr goes to a file (a pipe could fill up)."""
 
-    def __init__(self, config: Path, name: str) -> None:
+    def __init__(self, config: Path, name: str, grace: float = 30) -> None:
         self.log = config.parent / f"{name}.stderr"
         self._err: IO[str] = self.log.open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "--config", str(config), "daemon", "--grace", "30"],
+            [
+                *(sys.executable, "-m", "pipeline", "--config", str(config)),
+                *("daemon", "--grace", str(grace)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=self._err,
             text=True,
@@ -186,3 +191,42 @@ def test_daemon_killed_and_restarted(
     finally:
         assert third.stop() == 0, third.stderr()
     assert len(smtp_server.messages) == 2
+
+
+@pytest.mark.parametrize("finishes", [True, False], ids=["within-grace", "grace-exceeded"])
+def test_sigterm_during_a_cycle(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer, finishes: bool
+) -> None:
+    """SIGTERM while a fetch is in flight: the cycle finishes within the grace time and its items
+    are stored; past the grace time the daemon exits anyway and the database stays consistent."""
+    held = HeldRoute("slow")
+    http_server.routes["/fast.xml"] = good_route("fast")
+    http_server.routes["/slow.xml"] = Route(handler=held)
+    config = write_config(
+        tmp_path,
+        [Src("fast", http_server.url("/fast.xml")), Src("slow", http_server.url("/slow.xml"))],
+        smtp_server,
+        digest=f'at = "{far_digest_time()}"',
+    )
+    db = tmp_path / "data" / "lendwatch.db"
+    daemon = DaemonProcess(config, "daemon", grace=WAIT if finishes else 0.5)
+    try:
+        assert held.arrived.wait(WAIT), daemon.stderr()
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert wait_for(lambda: "waiting for the running one" in daemon.stderr()), daemon.stderr()
+        if finishes:
+            held.release.set()
+        code = daemon.stop()
+    finally:
+        held.release.set()
+        if daemon.proc.poll() is None:
+            daemon.kill()
+    assert code == 0, daemon.stderr()
+    assert db_rows(db, "PRAGMA integrity_check") == [("ok",)]
+    if finishes:
+        assert "daemon stopped" in daemon.stderr()
+        assert sorted(stored_titles(db)) == sorted(titles_for("fast") + titles_for("slow"))
+    else:
+        assert "still running after" in daemon.stderr()
+        assert stored_titles(db) == []  # the cycle never reached its writes
+    assert DataDirLock.holder(tmp_path / "data") is None
