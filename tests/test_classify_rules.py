@@ -116,7 +116,8 @@ def test_every_problem_is_reported_at_once_naming_file_table_and_key(tmp_path: P
     assert "rules[2] (p2p).name: duplicate rule name" in joined
     assert "rules[2] (p2p).topic: unknown topic 'nope'" in joined
     assert "rules[2] (p2p).weight: must not be negative" in joined
-    assert len(found) == 6
+    assert "groups.events: not used by any rule or exclusion" in joined
+    assert len(found) == 7
 
 
 @pytest.mark.parametrize(
@@ -139,6 +140,7 @@ def test_every_problem_is_reported_at_once_naming_file_table_and_key(tmp_path: P
         (("[meta]", "[scoring]\nhigh = 1.0\nmedium = 2.0\n\n[meta]"), "must be above"),
         (("[meta]", "[extras]\n[meta]"), "extras: unknown table; allowed: meta, scoring"),
         (('[[rules]]\nname = "p2p"', '[[rules]]\nnom = "p2p"'), "name: missing required key"),
+        (("[groups.regulatory]", '[groups.spare]\nterms = ["x"]\n[groups.regulatory]'), "not used"),
     ],
 )
 def test_validation(tmp_path: Path, change: tuple[str, str], expected: str) -> None:

@@ -90,21 +90,20 @@ class Registry:
 
     def _strongest(self, hits: HitIndex) -> dict[str, tuple[float, str, Hit | None]]:
         """The strongest named authority, document type and action among the hits."""
-        best: dict[str, tuple[float, str, Hit | None]] = {}
+        best: dict[str, tuple[float, Authority | Weighted, Hit]] = {}
         weights = self.field_weights
         for vocab in hits.present.intersection(self.weighted):
             label, entry = self.weighted[vocab]
-            top = best.get(label, (0.0, "", None))[0]
+            top = best[label][0] if label in best else 0.0
             for h in hits.get(vocab):
                 weight = entry.weight * weights[h[0]]
                 if weight > top:
                     top = weight
-                    best[label] = (
-                        weight,
-                        f"{entry.name}: {h[3]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]",
-                        h,
-                    )
-        return best
+                    best[label] = (weight, entry, h)
+        return {
+            label: (w, f"{e.name}: {h[3]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]", h)
+            for label, (w, e, h) in best.items()
+        }
 
     def assess(
         self,

@@ -15,9 +15,10 @@ import unicodedata
 
 _OPEN = "〔[［(（【〖⁅"
 _CLOSE = "〕]］)）】〗⁆"
+# ``\d`` matches full-width digits too; they are converted with int() afterwards.
 _DOCNUM = re.compile(
-    r"[" + re.escape(_OPEN) + r"]\s*((?:19|20)\d{2})\s*[" + re.escape(_CLOSE) + r"]"
-    r"\s*(第?)\s*(\d{1,5}|[xX×＊*]{1,3})\s*号"
+    r"[" + re.escape(_OPEN) + r"]\s*(\d{4})\s*[" + re.escape(_CLOSE) + r"]"
+    r"\s*(第?)\s*(\d{1,5}|[xX×＊*ｘＸ]{1,3})\s*号"
 )
 # The issuer code is the run of CJK characters right before the bracket, at most this long.
 _MAX_CODE = 12
@@ -70,19 +71,20 @@ def find_doc_numbers(text: str) -> tuple[str, ...]:
     """Every document number in ``text``, normalised, in order of appearance, without repeats."""
     if "号" not in text:
         return ()
-    text = unicodedata.normalize("NFKC", text)  # full-width digits; brackets are matched as-is
     found: list[str] = []
     floor = 0
     for m in _DOCNUM.finditer(text):
         code = _issuer_code(text, m.start(), floor)
         floor = m.end()
-        if not code:
+        year = int(m.group(1))
+        if not code or not 1949 <= year <= 2199:
             continue
         serial = m.group(3)
-        serial = serial if serial.isdigit() else serial.lower().replace("×", "x")
         if serial.isdigit():
             serial = str(int(serial))
-        number = f"{code}〔{m.group(1)}〕{m.group(2)}{serial}号"
+        else:  # a placeholder such as x, ×, ｘ
+            serial = unicodedata.normalize("NFKC", serial).lower().replace("×", "x")
+        number = f"{code}〔{year}〕{m.group(2)}{serial}号"
         if number not in found:
             found.append(number)
     return tuple(found)

@@ -33,6 +33,16 @@ class CompiledRule:
     fields: frozenset[int]
     all_fields: bool
     exclude: tuple[CompiledExclusion, ...]
+    head: str  # the start of its explanation line, formatted once
+
+    def reason(self, missing: int) -> str:
+        """Why it did not fire: requirement ``missing`` had no hit (-1: hits too far apart)."""
+        r = self.rule
+        if missing < 0:
+            return f"terms of {', '.join(r.require)} not within {r.near} characters"
+        if missing == 0:
+            return f"no match in its fields ({', '.join(r.fields)})"
+        return f"needs a term of {r.require[missing]!r}"
 
 
 @dataclass(slots=True)
@@ -54,7 +64,7 @@ class Vetoed:
 class Missed:
     rule: CompiledRule
     anchor: Hit
-    reason: str
+    missing: int  # see CompiledRule.reason
 
 
 @dataclass(slots=True)
@@ -121,12 +131,15 @@ class Engine:
             for e in (self.ruleset.exclusions[name] for name in rule.exclude)
         )
         fields = frozenset(FIELDS.index(f) for f in rule.fields)
+        role = "flags" if rule.flag else "neighbour topic, never flags"
+        near = f" within {rule.near} chars" if rule.near else ""
         return CompiledRule(
             rule=rule,
             require=tuple(self.index[v] for v in rule.require),
             fields=fields,
             all_fields=len(fields) == len(FIELDS),
             exclude=excl,
+            head=f"rule {rule.name} (topic {rule.topic}; {role}) matched{near}: ",
         )
 
     def evaluate(self, texts: Sequence[str]) -> Outcome:
@@ -138,9 +151,9 @@ class Engine:
         weights = self.field_weights
         for anchor in anchors:
             for cr in self.by_anchor[anchor]:
-                chosen, reason = self._select(cr, hits)
+                chosen, missing = self._select(cr, hits)
                 if chosen is None:
-                    outcome.missed.append(Missed(cr, hits.get(anchor)[0], reason))
+                    outcome.missed.append(Missed(cr, hits.get(anchor)[0], missing))
                     continue
                 veto = self._veto(cr, chosen, hits)
                 if veto is not None:
@@ -167,15 +180,14 @@ class Engine:
 
     def _select(
         self, cr: CompiledRule, hits: HitIndex
-    ) -> tuple[tuple[tuple[int, Hit], ...] | None, str]:
+    ) -> tuple[tuple[tuple[int, Hit], ...] | None, int]:
+        """The hits that make the rule fire, or None and the missing requirement."""
         lists = self._candidates(cr, hits)
         if len(lists) < len(cr.require):
-            if not lists:
-                return None, f"no match in its fields ({', '.join(cr.rule.fields)})"
-            return None, f"needs a term of {cr.rule.require[len(lists)]!r}"
+            return None, len(lists)
         near = cr.rule.near
         if not near:  # the first hit of each list is its best (title first, then earliest)
-            return tuple(zip(cr.require, (b[0] for b in lists), strict=True)), ""
+            return tuple(zip(cr.require, (b[0] for b in lists), strict=True)), 0
         for anchor in lists[0]:
             chosen = [(cr.require[0], anchor)]
             for vocab, bucket in zip(cr.require[1:], lists[1:], strict=True):
@@ -186,8 +198,8 @@ class Engine:
                 else:
                     break
             else:
-                return tuple(chosen), ""
-        return None, f"terms of {', '.join(cr.rule.require)} not within {near} characters"
+                return tuple(chosen), 0
+        return None, -1
 
     @staticmethod
     def _veto(

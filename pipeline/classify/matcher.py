@@ -48,7 +48,7 @@ class HitIndex:
         self.raw = raw
         self.present = present  # vocabularies with at least one hit
         self._canonical = canonical
-        self._lists: dict[int, list[Hit]] = {}
+        self._lists: dict[int, list[Hit]] | None = None
 
     def __contains__(self, vocab: int) -> bool:
         return vocab in self.present
@@ -57,20 +57,26 @@ class HitIndex:
         return bool(self.present)
 
     def get(self, vocab: int) -> list[Hit]:
-        """The hits of ``vocab`` in text order (title first); empty if none."""
-        hits = self._lists.get(vocab)
-        if hits is None:
-            if vocab in self.present:
-                canonical = self._canonical
-                hits = [
-                    (f, s, e, canonical[pid][vocab])
-                    for pid, f, s, e in self.raw
-                    if vocab in canonical[pid]
-                ]
-            else:
-                hits = []
-            self._lists[vocab] = hits
-        return hits
+        """The hits of ``vocab`` in text order (title first); empty if none.
+
+        The first call groups every hit by vocabulary in one pass (items without a rule anchor
+        never pay for it)."""
+        lists = self._lists
+        if lists is None:
+            lists = self._lists = {}
+            canonical = self._canonical
+            for pid, f, s, e in self.raw:
+                for v, term in canonical[pid].items():
+                    hit = (f, s, e, term)
+                    bucket = lists.get(v)
+                    if bucket is None:
+                        lists[v] = [hit]
+                    else:
+                        bucket.append(hit)
+        return lists.get(vocab, _NO_HITS)
+
+
+_NO_HITS: list[Hit] = []
 
 
 class Matcher:

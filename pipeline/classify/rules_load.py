@@ -214,6 +214,11 @@ def _rules(
             )
     if not out and not p.items:
         p.add("rules", "needs at least one rule")
+    used = {v for r in out for v in r.require} | {u for e in exclusions.values() for u in e.unless}
+    for name, vocab in vocabs.items():
+        if vocab.terms and name not in used:
+            table = "topics" if vocab.kind == "topic" else "groups"
+            p.add(f"{table}.{name}", "not used by any rule or exclusion (a typo in a require?)")
     return tuple(out)
 
 

@@ -29,14 +29,11 @@ def _where(h: Hit) -> str:
 
 
 def _fired_line(engine: Engine, f: Fired) -> str:
-    r = f.rule.rule
-    terms = ", ".join(_where(h) for _, h in f.hits)
-    role = "flags" if r.flag else "neighbour topic, never flags"
-    near = f" within {r.near} chars" if r.near else ""
+    terms = ", ".join([f"{h[3]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]" for _, h in f.hits])
     weight = engine.field_weights[f.field]
     return (
-        f"rule {r.name} (topic {r.topic}; {role}) matched{near}: {terms}; "
-        f"relevance {r.weight:g} x {FIELDS[f.field]} {weight:g} = {f.relevance:g}"
+        f"{f.rule.head}{terms}; "
+        f"relevance {f.rule.rule.weight:g} x {FIELDS[f.field]} {weight:g} = {f.relevance:g}"
     )
 
 
@@ -121,7 +118,8 @@ def build(
         for m in outcome.missed:
             if m.rule.rule.name not in fired_names:
                 lines.append(
-                    f"rule {m.rule.rule.name} not matched: {_where(m.anchor)}, but {m.reason}"
+                    f"rule {m.rule.rule.name} not matched: {_where(m.anchor)}, "
+                    f"but {m.rule.reason(m.missing)}"
                 )
     if assessed is not None:
         lines.append(assessed.arithmetic(scoring.high, scoring.medium))
