@@ -22,6 +22,7 @@ from pipeline.errors import StoreError
 from pipeline.fetch.http import Conditional, fetch_details_sync, fetch_sources
 from pipeline.models import Item, RunReport, Source, SourceReport, SourceResult
 from pipeline.store import known_ids, save_items, save_verdicts
+from pipeline.store.items import index_pending
 from pipeline.store.sources import record_result, source_states
 
 log = logging.getLogger(__name__)

@@ -118,3 +118,22 @@ def test_health_transitions_once_each(tmp_path: Path, broken_after: int) -> None
     assert back is not None and back.event == "recovered"
     assert [e.event for e in pending_health_events(db)] == ["broken", "recovered"]
     assert source_state(db, "pboc").consecutive_failures == 0
+
+
+def test_fts_index_stays_consistent_through_edits_and_pruning(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "x.db")
+    save_items(db, [item("1", "关于暂停借呗新增授信的公告", body="正文一")])
+    assert [h[0].guid for h in search(db, "借呗新增")] == ["1"]  # indexes pending rows
+    save_items(db, [item("2", "网络小额贷款业务管理暂行办法", body="正文二")])
+    save_items(
+        db, [item("2", "网络小额贷款业务管理办法（修订）", body="正文二")]
+    )  # edit, unindexed
+    save_items(db, [item("1", "关于恢复借呗新增授信的公告", body="正文一")])  # edit, indexed
+    save_items(db, [item("3", "old", body="old body")], now=datetime.now(UTC) - timedelta(days=400))
+    prune_bodies(db, 180)
+    assert [h[0].guid for h in search(db, "恢复借呗")] == ["1"]
+    assert search(db, "暂停借呗") == []
+    assert [h[0].guid for h in search(db, "业务管理办法")] == ["2"]
+    assert search(db, "暂行办法") == []
+    assert search(db, "old body") == []
+    db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")

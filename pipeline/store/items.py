@@ -69,6 +69,35 @@ MIGRATIONS = (
         END;
         """,
     ),
+    (
+        # Indexing each row as it is inserted costs ~150 µs an item (trigram tokens per
+        # transaction, then segment merges); one bulk INSERT ... SELECT per cycle costs ~30 µs.
+        # New rows are indexed by ``index_pending`` (end of a cycle, before a search); the
+        # update/delete triggers only touch rows already indexed (below the watermark).
+        "items-0003-fts-deferred",
+        """
+        DROP TRIGGER items_ai;
+        DROP TRIGGER items_ad;
+        DROP TRIGGER items_au;
+        CREATE TABLE fts_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            indexed_rowid INTEGER NOT NULL
+        );
+        INSERT INTO fts_state (id, indexed_rowid) SELECT 1, COALESCE(MAX(rowid), 0) FROM items;
+        CREATE TRIGGER items_ad AFTER DELETE ON items
+        WHEN old.rowid <= (SELECT indexed_rowid FROM fts_state) BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.body);
+        END;
+        CREATE TRIGGER items_au AFTER UPDATE OF title, summary, body ON items
+        WHEN old.rowid <= (SELECT indexed_rowid FROM fts_state) BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.body);
+            INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.rowid, new.title, new.summary, new.body);
+        END;
+        """,
+    ),
 )
 
 
@@ -276,8 +305,25 @@ def iter_items(
         yield _row_to_item(row)
 
 
+def index_pending(db: sqlite_utils.Database) -> int:
+    """Add the rows inserted since the last call to the full-text index, in one batch."""
+    with transaction(db) as conn:
+        (mark,) = conn.execute("SELECT indexed_rowid FROM fts_state").fetchone()
+        (top,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM items").fetchone()
+        if top <= mark:
+            return 0
+        cur = conn.execute(
+            "INSERT INTO items_fts (rowid, title, summary, body)"
+            " SELECT rowid, title, summary, body FROM items WHERE rowid > ? AND rowid <= ?",
+            (mark, top),
+        )
+        conn.execute("UPDATE fts_state SET indexed_rowid = ?", (top,))
+    return cur.rowcount
+
+
 def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[tuple[StoredItem, str]]:
     """Full-text search (trigram: substrings of 3+ characters); returns items with a snippet."""
+    index_pending(db)
     phrase = '"' + query.replace('"', '""') + '"'
     if len(query) < 3:  # trigram cannot index shorter terms: fall back to LIKE
         rows = db.query(
