@@ -6,8 +6,6 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-import pytest
-
 from tests.support.httpserver import HTTPTestServer, Route
 from tests.support.smtpserver import SMTPTestServer
 from tests.test_faults import (
@@ -112,11 +110,6 @@ DETAIL_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 DETAIL_PAGE = '<html><body><div class="content">{text}</div></body></html>'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fetch/detail.py fetches an item's detail page on any host: DetailFetcher.fill does not"
-    " compare the detail URL's host with the source's (no detail_hosts option either)",
-)
 def test_detail_pages_only_on_the_sources_own_host(
     tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
 ) -> None:

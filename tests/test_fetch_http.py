@@ -244,6 +244,7 @@ def test_fetch_details_fills_bodies_and_keeps_failures(http_server: HTTPTestServ
     http_server.routes["/page/2"] = Route.file(FIXTURES / "bad-pboc-wzws.html")
     nfra = replace(
         SOURCES["nfra-915"],
+        url=http_server.url("/nfra-list"),
         options={
             **SOURCES["nfra-915"].options,
             "detail_url": http_server.url("/detail?docId={docId}"),
@@ -263,3 +264,22 @@ def test_fetch_details_fills_bodies_and_keeps_failures(http_server: HTTPTestServ
     assert out[1].body == "" and out[2].body == "" and out[3].body == ""
     assert http_server.hits("/detail")[0].path == "/detail?docId=1"
     assert http_server.hits("/never") == []  # fca-news has no detail
+
+
+def test_detail_pages_only_on_the_sources_host_or_detail_hosts(
+    http_server: HTTPTestServer,
+) -> None:
+    http_server.routes["/p"] = Route(
+        b"<html><body><div id='zoom'>\xe6\xad\xa3\xe6\x96\x87</div></body></html>"
+    )
+    pboc = replace(SOURCES["pboc-news"], url=http_server.url("/list"))
+    other = http_server.url("/p").replace("127.0.0.1", "localhost")
+    items = [
+        Item("pboc-news", "g1", "t1", url=other),
+        Item("pboc-news", "g2", "t2", url="file:///etc/passwd"),
+    ]
+    out = fetch_details_sync(items, {"pboc-news": pboc}, SETTINGS, policy=FAST)
+    assert [i.body for i in out] == ["", ""] and http_server.hits("/p") == []
+    allowed = replace(pboc, options={**pboc.options, "detail_hosts": ["localhost"]})
+    out = fetch_details_sync(items, {"pboc-news": allowed}, SETTINGS, policy=FAST)
+    assert [i.body for i in out] == ["正文", ""] and len(http_server.hits("/p")) == 1

@@ -129,6 +129,8 @@ url = "https://example.org/"
 item = "li:::nope"
 title = "a[title"
 link_pattern = "(unclosed"
+detail = "#zoom"
+detail_hosts = ["https://www.pbc.gov.cn/"]
 
 [[sources]]
 id = "bad-json"
@@ -155,6 +157,7 @@ link = "u"
     assert "source 'bad-html': item: invalid CSS selector 'li:::nope'" in text
     assert "source 'bad-html': title: invalid CSS selector 'a[title'" in text
     assert "source 'bad-html': link_pattern: invalid regex" in text
+    assert "source 'bad-html': detail_hosts: expected a list of host names" in text
     assert "source 'bad-json': date_unit: expected 's' or 'ms'" in text
     assert "source 'bad-json': link_template: bad template" in text
     assert "source 'bad-json'.title: missing required key for kind 'json'" in text

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from pipeline.errors import FetchError
 from pipeline.fetch import charset, detect
@@ -31,6 +32,16 @@ def detail_url(item: Item, source: Source) -> str | None:
         return item.url
     values = _AnyKeys({**item.extra, "url": item.url or "", "guid": item.guid})
     return str(template).format_map(values) or None
+
+
+def allowed_host(url: str, source: Source) -> bool:
+    """Detail pages only on the source's own host (or a configured ``detail_hosts``), http(s)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    own = urlsplit(source.url).hostname
+    extra = {str(h).lower() for h in source.options.get("detail_hosts", ())}
+    return parts.hostname.lower() == (own or "").lower() or parts.hostname.lower() in extra
 
 
 def body_text(fetched: Fetched, source: Source) -> str:
@@ -65,6 +76,9 @@ class DetailFetcher:
             return item
         url = detail_url(item, source)
         if not url:
+            return item
+        if not allowed_host(url, source):
+            log.warning("%s: detail %s: not on the source's host; not fetched", source.id, url)
             return item
         try:
             fetched = await self.get(source, url)

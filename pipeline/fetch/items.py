@@ -31,6 +31,7 @@ COMMON_OPTIONS: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
         "detail": str,  # CSS selector of the body on each new item's page
         "detail_url": str,  # template for the detail URL, e.g. "...data_docId={docId}.json"
         "detail_json": str,  # dotted path to an HTML string when the detail page is JSON
+        "detail_hosts": list,  # other hosts detail pages may be fetched from (default: none)
     }
 )
 
@@ -79,6 +80,9 @@ def common_problems(options: Mapping[str, Any]) -> list[str]:
             template.format_map(_AnyKeys())
         except (ValueError, IndexError) as e:
             problems.append(f"detail_url: bad template {template!r}: {e}")
+    hosts = options.get("detail_hosts", [])
+    if not all(isinstance(h, str) and h and "/" not in h for h in hosts):
+        problems.append("detail_hosts: expected a list of host names, e.g. ['www.pbc.gov.cn']")
     return problems
 
 
