@@ -228,5 +228,6 @@ def test_sigterm_during_a_cycle(
         assert sorted(stored_titles(db)) == sorted(titles_for("fast") + titles_for("slow"))
     else:
         assert "still running after" in daemon.stderr()
-        assert stored_titles(db) == []  # the cycle never reached its writes
+        # the held source's items are not stored; the others wholly or not at all
+        assert set(stored_titles(db)) in (set(), set(titles_for("fast")))
     assert DataDirLock.holder(tmp_path / "data") is None
