@@ -1,15 +1,16 @@
-"""One fetch cycle: fetch all due sources concurrently -> store -> classify -> alerts.
+"""One fetch cycle: fetch all due sources concurrently -> store -> classify.
 
-Per-source error boundary: a source whose fetch, parse or store fails is reported against that
-source and the others go on. Conditional-GET validators are committed only after the items of a
-successful fetch were stored.
+Each source is stored and classified as soon as its result arrives, while the other downloads
+are still in flight. Per-source error boundary: a source whose fetch, parse or store fails is
+reported against that source and the others go on. Conditional-GET validators are committed
+only after the items of a successful fetch were stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,8 +20,8 @@ import sqlite_utils
 from pipeline.classify import Classifier
 from pipeline.config import Config
 from pipeline.errors import StoreError
-from pipeline.fetch.http import Conditional, fetch_details_sync, fetch_sources
-from pipeline.models import Item, RunReport, Source, SourceReport, SourceResult
+from pipeline.fetch.http import DEFAULT_POLICY, Conditional, Policy, fetch_all, fetch_details
+from pipeline.models import RunReport, Source, SourceReport, SourceResult
 from pipeline.store import known_ids, save_items, save_verdicts
 from pipeline.store.items import index_pending
 from pipeline.store.sources import record_result, source_states
@@ -38,44 +39,67 @@ def run_cycle(
     *,
     sources: Sequence[Source] | None = None,
     classifier: Classifier | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> RunReport:
     """Fetch ``sources`` (default: every enabled source), store, classify; return the report."""
+    return asyncio.run(
+        run_cycle_async(config, db, sources=sources, classifier=classifier, policy=policy)
+    )
+
+
+async def run_cycle_async(
+    config: Config,
+    db: sqlite_utils.Database,
+    *,
+    sources: Sequence[Source] | None = None,
+    classifier: Classifier | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> RunReport:
     started = datetime.now(UTC)
     chosen = [s for s in (sources if sources is not None else config.sources) if s.enabled]
     by_id = {s.id: s for s in chosen}
-    classifier = classifier or load_classifier(config)
-    states = source_states(db)
+    rules = classifier or load_classifier(config)
     conditional = {
         sid: Conditional(etag=st.etag, last_modified=st.last_modified)
-        for sid, st in states.items()
+        for sid, st in source_states(db).items()
         if sid in by_id
     }
-    t0 = time.perf_counter()
-    results = fetch_sources(chosen, conditional, config.settings)
-    log.debug("fetched %d sources in %.2fs", len(results), time.perf_counter() - t0)
+    reports: dict[str, SourceReport] = {}
 
-    # Detail pages are fetched once, for new items only, across all sources at once.
-    seen = known_ids(db, [i.id for r in results for i in r.items])
-    fresh = [i for r in results for i in r.items if i.id not in seen]
-    detailed = {i.id: i for i in fetch_details_sync(fresh, by_id, config.settings)} if fresh else {}
+    async def handle(result: SourceResult) -> None:
+        source = by_id[result.source_id]
+        if result.status == "ok" and result.items and source.options.get("detail"):
+            # detail pages are fetched once, for new items only
+            seen = known_ids(db, [i.id for i in result.items])
+            fresh = [i for i in result.items if i.id not in seen]
+            if fresh:
+                filled = {
+                    i.id: i
+                    for i in await fetch_details(fresh, by_id, config.settings, policy=policy)
+                }
+                result = replace(result, items=tuple(filled.get(i.id, i) for i in result.items))
+        reports[source.id] = store_result(db, result, source, rules)
 
-    reports: list[SourceReport] = []
-    for result in results:
-        items = tuple(detailed.get(i.id, i) for i in result.items)
-        reports.append(
-            _store_one(db, replace(result, items=items), by_id[result.source_id], classifier)
-        )
-    return RunReport(started_at=started, finished_at=datetime.now(UTC), sources=tuple(reports))
+    await fetch_all(chosen, conditional, config.settings, policy=policy, on_result=handle)
+    try:
+        index_pending(db)
+    except sqlite3.Error as e:  # search falls behind; the items themselves are stored
+        log.error("full-text index not updated: %s", e)
+    return RunReport(
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        sources=tuple(reports[s.id] for s in chosen),
+    )
 
 
-def _store_one(
+def store_result(
     db: sqlite_utils.Database, result: SourceResult, source: Source, classifier: Classifier
 ) -> SourceReport:
+    """Store one source's items, classify the new and edited ones, record its health."""
     new = updated = flagged = 0
     if result.status == "ok" and result.items:
         try:
             saved = save_items(db, result.items)
-            changed = (*saved.new, *saved.updated)
             verdicts = [
                 (
                     item.id,
@@ -87,7 +111,7 @@ def _store_one(
                         authority=source.authority,
                     ),
                 )
-                for item in changed
+                for item in (*saved.new, *saved.updated)
             ]
             save_verdicts(db, verdicts)
             new, updated = len(saved.new), len(saved.updated)

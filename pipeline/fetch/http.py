@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -32,7 +32,6 @@ from pipeline.models import Fetched, Item, Source, SourceResult
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = "lendwatch/0.1 (+https://github.com/lendwatch/lendwatch; policy monitor)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ACCEPT = {
     "rss": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
@@ -103,16 +102,9 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def user_agent(settings: Settings) -> str:
-    # config.py reads the default as ``Settings.user_agent``, which on a slots dataclass is a
-    # member descriptor, not the string: fall back to the documented default.
-    value = settings.user_agent
-    return value if isinstance(value, str) and value else DEFAULT_USER_AGENT
-
-
 def make_client(settings: Settings, policy: Policy = DEFAULT_POLICY) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        headers={"User-Agent": user_agent(settings), "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"},
+        headers={"User-Agent": settings.user_agent, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"},
         follow_redirects=True,
         max_redirects=policy.max_redirects,
         limits=httpx.Limits(
@@ -263,32 +255,49 @@ async def _one_source(
     return await pool.result(fetched, source, started)
 
 
+OnResult = Callable[[SourceResult], Awaitable[None]]
+
+
 async def fetch_all(
     sources: Sequence[Source],
     conditional: Mapping[str, Conditional],
     settings: Settings,
     *,
     policy: Policy = DEFAULT_POLICY,
+    on_result: OnResult | None = None,
 ) -> list[SourceResult]:
-    """One SourceResult per source, in the order given. Never raises for one source's failure."""
+    """One SourceResult per source, in the order given. Never raises for one source's failure.
+
+    ``on_result`` is awaited with each source's result as soon as it is ready, so the caller can
+    store and classify while the other downloads are still in flight. Its exceptions propagate
+    (after the other sources finished).
+    """
     limits = Limits(asyncio.Semaphore(settings.concurrency), settings.per_host)
+    callback_errors: list[BaseException] = []
+
+    async def one(client: httpx.AsyncClient, source: Source, pool: ParsePool) -> SourceResult:
+        try:
+            res = await _one_source(
+                client, source, conditional.get(source.id), limits, policy, pool
+            )
+        except Exception as e:
+            log.exception("%s: unexpected failure", source.id)
+            res = SourceResult(source.id, "error", f"internal error: {type(e).__name__}: {e}")
+        if on_result is not None:
+            try:
+                await on_result(res)
+            except Exception as e:
+                callback_errors.append(e)
+        return res
+
     async with (
         make_client(settings, policy) as client,
         ParsePool(policy.parse_processes, policy.offload_all) as pool,
     ):
-        tasks = [
-            _one_source(client, s, conditional.get(s.id), limits, policy, pool) for s in sources
-        ]
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-    out: list[SourceResult] = []
-    for source, res in zip(sources, results, strict=True):
-        if isinstance(res, BaseException):
-            if not isinstance(res, Exception):
-                raise res
-            log.exception("%s: unexpected failure", source.id, exc_info=res)
-            res = SourceResult(source.id, "error", f"internal error: {type(res).__name__}: {res}")
-        out.append(res)
-    return out
+        results = await asyncio.gather(*(one(client, s, pool) for s in sources))
+    if callback_errors:
+        raise callback_errors[0]
+    return list(results)
 
 
 def fetch_sources(
