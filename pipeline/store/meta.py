@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from pipeline.errors import StoreError
+from pipeline.store.items import index_pending
 from pipeline.store.schema import iso, parse_iso, transaction, utcnow
 
 MIGRATIONS = (
@@ -73,12 +74,14 @@ def last_digest_created(db: sqlite_utils.Database) -> datetime | None:
 def backup(db: sqlite_utils.Database, dest: Path) -> int:
     """Copy the live database to ``dest`` with SQLite's online backup; return its size in bytes.
 
-    Writers are not stopped. The copy is written to a temporary file beside ``dest`` (created
-    readable by the owner only), switched out of WAL mode so it is one self-contained file,
-    checked, and renamed into place: ``dest`` is never left half-written.
+    Writers are not stopped. Rows not yet in the full-text index are indexed first, so the copy's
+    index is complete. The copy is written to a temporary file beside ``dest`` (created readable
+    by the owner only), switched out of WAL mode so it is one self-contained file, checked, and
+    renamed into place: ``dest`` is never left half-written.
     """
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
+        index_pending(db)
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
         target = sqlite3.connect(tmp)
