@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -38,6 +39,17 @@ def _read_pid(fd: int) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _flock_patiently(fd: int, attempts: int = 20, pause: float = 0.05) -> None:
+    """Take the exclusive lock, riding out a ``holder()`` check that holds it for an instant."""
+    for _ in range(attempts - 1):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            time.sleep(pause)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
 class DataDirLock:
     """``with DataDirLock(data_dir):`` — hold the data directory for this process."""
 
@@ -58,7 +70,7 @@ class DataDirLock:
         except OSError as e:
             raise LockError(f"cannot open the lock file {self.path}: {e.strerror or e}") from e
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock_patiently(fd)
         except OSError as e:
             pid = _read_pid(fd)
             os.close(fd)

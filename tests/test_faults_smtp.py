@@ -145,6 +145,16 @@ def test_rejected_recipient_does_not_hold_back_or_double_the_others(
         "the accepted reader must not get the digest twice"
     )
 
+    smtp_server.reject.clear()  # the mailbox is back: delivery resumes, once
+    third = lendwatch(config, "run")
+    assert third.returncode == 0, third.stderr
+    assert [m.recipients for m in smtp_server.messages] == [
+        ["risk@example.com"],
+        ["gone@example.com"],
+    ]
+    assert mailed_for("a") in mail_text(smtp_server.messages[1])
+    assert pending_count(config) == 0
+
 
 class WriterHoldingLock:
     """Another process-like writer: a second connection holding BEGIN IMMEDIATE."""
