@@ -37,7 +37,7 @@ class Classifier:
         self.ruleset = ruleset
         self.version: str = ruleset.version
         self.engine = Engine(ruleset)
-        self.registry = Registry(ruleset, self.engine.index)
+        self.registry = Registry(ruleset, self.engine.index, self.engine.matcher.canonical)
         self._nothing = Verdict(
             flagged=False,
             severity=None,

@@ -57,7 +57,13 @@ class Assessment:
 class Registry:
     """Authorities, document types and actions, resolved against an engine's vocabularies."""
 
-    def __init__(self, ruleset: RuleSet, vocab_index: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        vocab_index: Mapping[str, int],
+        canonical: Sequence[Mapping[int, str]],
+    ) -> None:
+        self.canonical = canonical
         self.scoring = ruleset.scoring
         self.field_weights = tuple(ruleset.scoring.field_weights[f] for f in FIELDS)
         self.source_authority = ruleset.source_authority
@@ -90,7 +96,7 @@ class Registry:
 
     def _strongest(self, hits: HitIndex) -> dict[str, tuple[float, str, Hit | None]]:
         """The strongest named authority, document type and action among the hits."""
-        best: dict[str, tuple[float, Authority | Weighted, Hit]] = {}
+        best: dict[str, tuple[float, int, Authority | Weighted, Hit]] = {}
         weights = self.field_weights
         for vocab in hits.present.intersection(self.weighted):
             label, entry = self.weighted[vocab]
@@ -99,10 +105,11 @@ class Registry:
                 weight = entry.weight * weights[h[0]]
                 if weight > top:
                     top = weight
-                    best[label] = (weight, entry, h)
+                    best[label] = (weight, vocab, entry, h)
+        canonical = self.canonical
         return {
-            label: (w, f"{e.name}: {h[3]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]", h)
-            for label, (w, e, h) in best.items()
+            label: (w, f"{e.name}: {canonical[h[3]][v]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]", h)
+            for label, (w, v, e, h) in best.items()
         }
 
     def assess(

@@ -116,6 +116,10 @@ class Engine:
         # Match.kind per vocabulary: "term" for a topic's own terms, else the vocabulary's name.
         self.kinds = tuple("term" if v.kind == "topic" else v.name for v in self.vocabs)
 
+    def term(self, vocab: int, hit: Hit) -> str:
+        """The canonical term of ``vocab`` that ``hit`` matched."""
+        return self.matcher.canonical[hit[3]][vocab]
+
     def _add(self, vocab: Vocabulary) -> None:
         self.index[vocab.name] = len(self.vocabs)
         self.vocabs.append(vocab)

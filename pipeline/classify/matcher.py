@@ -23,31 +23,28 @@ from pipeline.classify.normalize import fold
 # Joins the fields before scanning; no pattern contains it (patterns are folded text).
 SEPARATOR = "\x1f"
 
-# One match of a vocabulary's term: (field index, start, end, canonical term). Offsets are valid
-# in the folded and in the original text alike (folding keeps lengths). A plain tuple: this is
-# built for every hit of every item, and a dataclass costs several times more.
-Hit = tuple[int, int, int, str]
+# One match: (field index, start, end, pattern index). Offsets are relative to the field and valid
+# in the folded and in the original text alike (folding keeps lengths). The same tuple serves
+# every vocabulary owning the pattern; ``Matcher.canonical[pattern][vocabulary]`` is the term it
+# stands for. A plain tuple: one is built for every match of every item, a dataclass costs more.
+Hit = tuple[int, int, int, int]
 
 
 def _is_word(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
-# A raw match: (pattern index, field index, start, end), offsets relative to the field.
-Raw = tuple[int, int, int, int]
-
-
 class HitIndex:
     """One item's matches; the hits of a vocabulary are gathered when first asked for."""
 
-    __slots__ = ("_canonical", "_lists", "present", "raw")
+    __slots__ = ("_lists", "_vocab_sets", "present", "raw")
 
     def __init__(
-        self, raw: list[Raw], present: set[int], canonical: tuple[dict[int, str], ...]
+        self, raw: list[Hit], present: set[int], vocab_sets: tuple[frozenset[int], ...]
     ) -> None:
         self.raw = raw
         self.present = present  # vocabularies with at least one hit
-        self._canonical = canonical
+        self._vocab_sets = vocab_sets
         self._lists: dict[int, list[Hit]] | None = None
 
     def __contains__(self, vocab: int) -> bool:
@@ -64,10 +61,9 @@ class HitIndex:
         lists = self._lists
         if lists is None:
             lists = self._lists = {}
-            canonical = self._canonical
-            for pid, f, s, e in self.raw:
-                for v, term in canonical[pid].items():
-                    hit = (f, s, e, term)
+            vocab_sets = self._vocab_sets
+            for hit in self.raw:
+                for v in vocab_sets[hit[3]]:
                     bucket = lists.get(v)
                     if bucket is None:
                         lists[v] = [hit]
@@ -121,7 +117,7 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.patterns)
 
-    def find(self, texts: Sequence[str]) -> list[Raw]:
+    def find(self, texts: Sequence[str]) -> list[Hit]:
         """Fold and scan the fields (title, summary, body) in one pass.
 
         The fields are joined with a separator no pattern contains, folded and scanned once;
@@ -137,7 +133,7 @@ class Matcher:
         n = len(joined)
         first = len(texts[0])  # the separator after the title
         second = first + 1 + len(texts[1]) if len(texts) > 2 else n
-        out: list[Raw] = []
+        out: list[Hit] = []
         append = out.append
         for pid, start, end in found:
             if edges[pid]:
@@ -151,49 +147,49 @@ class Matcher:
                         continue
                     end += 1
             if start < first:
-                append((pid, 0, start, end))
+                append((0, start, end, pid))
             elif start < second:
-                append((pid, 1, start - first - 1, end - first - 1))
+                append((1, start - first - 1, end - first - 1, pid))
             else:
-                append((pid, 2, start - second - 1, end - second - 1))
+                append((2, start - second - 1, end - second - 1, pid))
         return out
 
     def index(self, texts: Sequence[str]) -> HitIndex:
         """All hits of the fields, masks and topic containment applied."""
         raw = self.find(texts)
         if not raw:
-            return HitIndex([], set(), self.canonical)
+            return HitIndex([], set(), self.vocab_sets)
         vocab_sets = self.vocab_sets
         special = self.special
-        if any([special[r[0]] for r in raw]):
+        if any([special[r[3]] for r in raw]):
             raw = self._clean(raw)
-        present: set[int] = set().union(*[vocab_sets[r[0]] for r in raw])
-        return HitIndex(raw, present, self.canonical)
+        present: set[int] = set().union(*[vocab_sets[r[3]] for r in raw])
+        return HitIndex(raw, present, vocab_sets)
 
-    def _clean(self, raw: list[Raw]) -> list[Raw]:
+    def _clean(self, raw: list[Hit]) -> list[Hit]:
         """Apply masks, then drop topic hits inside longer hits of other topics."""
         if self.has_masks:
             masking = self.masking
-            spans = [r for r in raw if masking[r[0]]]
+            spans = [r for r in raw if masking[r[3]]]
             if spans:
                 raw = [
                     r
                     for r in raw
-                    if not masking[r[0]]
-                    and not any(m[1] == r[1] and m[2] < r[3] and r[2] < m[3] for m in spans)
+                    if not masking[r[3]]
+                    and not any(m[0] == r[0] and m[1] < r[2] and r[1] < m[2] for m in spans)
                 ]
         topical = self.topical
-        tops = [r for r in raw if topical[r[0]]]
+        tops = [r for r in raw if topical[r[3]]]
         if len(tops) > 1:
             drop = {
                 r
                 for r in tops
                 for o in tops
-                if o[1] == r[1]
-                and o[2] <= r[2]
-                and r[3] <= o[3]
-                and o[3] - o[2] > r[3] - r[2]
-                and not topical[o[0]] <= topical[r[0]]
+                if o[0] == r[0]
+                and o[1] <= r[1]
+                and r[2] <= o[2]
+                and o[2] - o[1] > r[2] - r[1]
+                and not topical[o[3]] <= topical[r[3]]
             }
             if drop:
                 raw = [r for r in raw if r not in drop]

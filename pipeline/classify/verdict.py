@@ -24,12 +24,13 @@ def snippet(text: str, start: int, end: int, context: int) -> str:
     return ("…" if lo > 0 else "") + out + ("…" if hi < len(text) else "")
 
 
-def _where(h: Hit) -> str:
-    return f"{h[3]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]"
+def _where(term: str, h: Hit) -> str:
+    return f"{term!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]"
 
 
 def _fired_line(engine: Engine, f: Fired) -> str:
-    terms = ", ".join([f"{h[3]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]" for _, h in f.hits])
+    term = engine.term
+    terms = ", ".join([_where(term(v, h), h) for v, h in f.hits])
     weight = engine.field_weights[f.field]
     return (
         f"{f.rule.head}{terms}; "
@@ -56,24 +57,27 @@ def split_fired(fired: Sequence[Fired], min_relevance: float) -> Split:
     return split
 
 
-def matches(outcome: Outcome, fired: Sequence[Fired], kinds: Sequence[str]) -> tuple[Match, ...]:
+def matches(engine: Engine, outcome: Outcome, fired: Sequence[Fired]) -> tuple[Match, ...]:
     """The hits behind each fired rule, then those behind each veto (kind "exclude").
 
     The terms that weighed the severity are named, with positions, in the severity line."""
     out: list[Match] = []
     seen: set[tuple[int, int, str]] = set()
+    kinds, canonical = engine.kinds, engine.matcher.canonical
     for f in fired:
         rule = f.rule.rule
         for vocab, h in f.hits:
             key = (h[0], h[1], rule.name)
             if key not in seen:
                 seen.add(key)
+                term = canonical[h[3]][vocab]
                 out.append(
-                    Match(h[3], FIELDS[h[0]], h[1], h[2], rule.topic, rule.name, kinds[vocab])
+                    Match(term, FIELDS[h[0]], h[1], h[2], rule.topic, rule.name, kinds[vocab])
                 )
     for v in outcome.vetoed:
         h, rule = v.hit, v.rule.rule
-        out.append(Match(h[3], FIELDS[h[0]], h[1], h[2], rule.topic, rule.name, "exclude"))
+        term = canonical[h[3]][v.exclusion.vocab]
+        out.append(Match(term, FIELDS[h[0]], h[1], h[2], rule.topic, rule.name, "exclude"))
     return tuple(out)
 
 
@@ -111,16 +115,15 @@ def build(
         cancel = f" (and none of {', '.join(unless)} matched)" if unless else ""
         lines.append(
             f"rule {v.rule.rule.name} vetoed by exclusion {v.exclusion.exclusion.name}: "
-            f"{_where(v.hit)}{cancel}"
+            f"{_where(engine.term(v.exclusion.vocab, v.hit), v.hit)}{cancel}"
         )
-    if outcome.missed:
-        fired_names = {f.rule.rule.name for f in outcome.fired}
+    if outcome.missed and not split.strong:  # why not: only worth saying when not flagged
         for m in outcome.missed:
-            if m.rule.rule.name not in fired_names:
-                lines.append(
-                    f"rule {m.rule.rule.name} not matched: {_where(m.anchor)}, "
-                    f"but {m.rule.reason(m.missing)}"
-                )
+            lines.append(
+                f"rule {m.rule.rule.name} not matched: "
+                f"{_where(engine.term(m.rule.require[0], m.anchor), m.anchor)}, "
+                f"but {m.rule.reason(m.missing)}"
+            )
     if assessed is not None:
         lines.append(assessed.arithmetic(scoring.high, scoring.medium))
     if doc_numbers:
@@ -143,7 +146,7 @@ def build(
         if assessed is not None
         else max((f.relevance for f in ranked), default=0.0),
         topics=tuple(topics),
-        matches=matches(outcome, ranked, engine.kinds),
+        matches=matches(engine, outcome, ranked),
         explanation=tuple(lines),
         authority=assessed.authority if assessed is not None else None,
         doc_numbers=doc_numbers,
