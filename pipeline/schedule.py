@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -214,11 +215,22 @@ def prune_job(config: Config, db: sqlite_utils.Database) -> int:
 
 
 def startup_job(config: Config, db: sqlite_utils.Database) -> None:
-    """At start: fetch everything, alerts, pending deliveries, a missed digest, retention."""
-    fetch_job(config, db)
-    retry_job(config, db)
-    digest_job(config, db, catch_up=True)
-    prune_job(config, db)
+    """At start: fetch everything, alerts, pending deliveries, a missed digest, retention.
+
+    The steps are independent: one failing (say, a broken rules file stops the fetch) is logged
+    and the others still run.
+    """
+    steps: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("fetch", lambda: fetch_job(config, db)),
+        ("retry", lambda: retry_job(config, db)),
+        ("missed digest", lambda: digest_job(config, db, catch_up=True)),
+        ("retention", lambda: prune_job(config, db)),
+    )
+    for name, step in steps:
+        try:
+            step()
+        except (LendwatchError, sqlite3.Error) as e:
+            log.error("start-up %s failed: %s", name, e)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,6 +278,8 @@ class Daemon:
                 self._record_next(db, job_id)
         except LendwatchError as e:
             log.error("job %s failed: %s", job_id, e)
+        except sqlite3.Error as e:
+            log.error("job %s failed: database %s: %s", job_id, self.config.settings.db_path, e)
         except Exception:
             log.exception("job %s failed unexpectedly", job_id)
         finally:
@@ -345,7 +359,11 @@ class Daemon:
         self._scheduler = scheduler
         self._add_jobs(scheduler, now)
         scheduler.start(paused=True)  # next run times are computed; nothing runs yet
-        self._record_start(scheduler, now)
+        try:
+            self._record_start(scheduler, now)
+        except BaseException:
+            scheduler.shutdown(wait=False)
+            raise
         groups = group_by_interval(config.sources)
         log.info(
             "daemon started: %d sources in %d interval groups (%s), digest daily at %s %s",

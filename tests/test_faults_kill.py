@@ -69,11 +69,14 @@ class HeldRoute:
         self.arrived.set()
         self.release.wait(WAIT)
         body = feed_for(self.sid).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", RSS_TYPE)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", RSS_TYPE)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client was killed meanwhile
+            handler.close_connection = True
 
 
 def test_killed_during_fetch_then_restarted(
