@@ -26,6 +26,8 @@ from pipeline.models import Severity
 
 # A document with a 发文字号 is at least a normative document of this weight.
 NUMBERED_DOCTYPE = "normative"
+# A flagged item with a term of this action (``[actions.enforcement]``) gets this topic too.
+ENFORCEMENT = "enforcement"
 _NONE: tuple[float, str, Hit | None] = (0.0, "", None)
 
 
@@ -45,6 +47,7 @@ class Assessment:
     severity: Severity
     parts: tuple[Part, ...]
     authority: str | None
+    enforcement: bool = False  # an [actions.enforcement] term matched
 
     def arithmetic(self, high: float, medium: float) -> str:
         terms = " + ".join(f"{p.label} {p.weight:g} ({p.detail})" for p in self.parts)
@@ -81,6 +84,9 @@ class Registry:
             **{v: ("doctype", d) for v, d in self.doctypes.items()},
             **{v: ("action", a) for v, a in self.actions.items()},
         }
+        self.enforcement_vocab = next(
+            (v for v, a in self.actions.items() if a.key == ENFORCEMENT), None
+        )
         self.numbered = next((d for d in ruleset.doctypes if d.key == NUMBERED_DOCTYPE), None)
         self._by_name: dict[str, Authority] = {}
         for a in ruleset.authorities:
@@ -157,4 +163,5 @@ class Registry:
             if score >= self.scoring.medium
             else "low"
         )
-        return Assessment(score, severity, tuple(parts), auth_name)
+        enforcement = self.enforcement_vocab is not None and self.enforcement_vocab in hits.present
+        return Assessment(score, severity, tuple(parts), auth_name, enforcement)

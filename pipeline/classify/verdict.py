@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.classify.authority import Assessment
+from pipeline.classify.authority import ENFORCEMENT, Assessment
 from pipeline.classify.engine import Engine, Fired, Outcome
 from pipeline.classify.matcher import Hit
 from pipeline.classify.rules import FIELDS
@@ -135,7 +135,12 @@ def build(
         h = ranked[0].hits[0][1]
         snip = snippet(texts[h[0]], h[1], h[2], scoring.snippet_chars)
     topics: list[str] = []
-    for f in (*split.strong, *split.neighbours):
+    for f in split.strong:
+        if f.rule.rule.topic not in topics:
+            topics.append(f.rule.rule.topic)
+    if assessed is not None and assessed.enforcement and ENFORCEMENT not in topics:
+        topics.append(ENFORCEMENT)  # a regulator acting on lenders: fines, rectification ...
+    for f in split.neighbours:
         if f.rule.rule.topic not in topics:
             topics.append(f.rule.rule.topic)
     flagged = assessed is not None
