@@ -22,7 +22,7 @@ from pipeline.config import Config
 from pipeline.errors import StoreError
 from pipeline.fetch.http import DEFAULT_POLICY, Conditional, Policy, fetch_all, fetch_details
 from pipeline.models import RunReport, Source, SourceReport, SourceResult
-from pipeline.store import known_ids, save_items, save_verdicts
+from pipeline.store import known_ids, save_items, save_verdicts, transaction
 from pipeline.store.items import index_pending
 from pipeline.store.sources import record_result, source_states
 
@@ -99,21 +99,24 @@ def store_result(
     new = updated = flagged = 0
     if result.status == "ok" and result.items:
         try:
-            saved = save_items(db, result.items)
-            verdicts = [
-                (
-                    item.id,
-                    classifier.classify(
-                        item.title,
-                        item.summary,
-                        item.body,
-                        issuer=source.issuer,
-                        authority=source.authority,
-                    ),
-                )
-                for item in (*saved.new, *saved.updated)
-            ]
-            save_verdicts(db, verdicts)
+            # items and their verdicts in one transaction: a crash in between would leave items
+            # stored but unclassified, and the next run sees them unchanged and never flags them
+            with transaction(db):
+                saved = save_items(db, result.items)
+                verdicts = [
+                    (
+                        item.id,
+                        classifier.classify(
+                            item.title,
+                            item.summary,
+                            item.body,
+                            issuer=source.issuer,
+                            authority=source.authority,
+                        ),
+                    )
+                    for item in (*saved.new, *saved.updated)
+                ]
+                save_verdicts(db, verdicts)
             new, updated = len(saved.new), len(saved.updated)
             flagged = sum(1 for _, v in verdicts if v.flagged)
         except (sqlite3.Error, StoreError) as e:

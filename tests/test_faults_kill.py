@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from tests.support.httpserver import HTTPTestServer, Route
@@ -178,3 +179,39 @@ def test_killed_after_the_smtp_server_took_the_message(
         third = lendwatch(config, "run")
         assert third.returncode == 0, third.stderr
         assert len(smtp.messages) == 2
+
+
+class DiesMidClassification:
+    """Stands in for a process killed while classifying: the first verdict never comes."""
+
+    def classify(self, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("killed while classifying")
+
+
+def test_crash_between_storing_and_classifying_loses_nothing(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
+) -> None:
+    """Items and their verdicts are written together: a crash in between must not leave items
+    stored but never classified (a later run sees them as unchanged and would never flag them)."""
+    from pipeline.config import load_config
+    from pipeline.run import run_cycle
+    from pipeline.store import open_db
+
+    http_server.routes["/a.xml"] = good_route("a")
+    config = load_config(write_config(tmp_path, [Src("a", http_server.url("/a.xml"))], smtp_server))
+    db = open_db(config.settings.db_path)
+    try:
+        with pytest.raises(RuntimeError, match="killed while classifying"):
+            run_cycle(config, db, classifier=DiesMidClassification())  # type: ignore[arg-type]
+        unclassified = db.execute("SELECT COUNT(*) FROM items WHERE classified_at IS NULL")
+        assert unclassified.fetchone() == (0,), "items stored without their verdicts"
+
+        run_cycle(config, db)
+        flagged = [r[0] for r in db.execute("SELECT title FROM items WHERE flagged = 1")]
+        assert flagged == [mailed_for("a")]
+    finally:
+        db.close()
+    ran = lendwatch(config.path, "run")
+    assert ran.returncode == 0, ran.stderr
+    assert len(smtp_server.messages) == 1
+    assert mailed_for("a") in mail_text(smtp_server.messages[0])
