@@ -162,9 +162,12 @@ def test_issuer_by_key_or_name_and_unknown_issuer(classifier: Classifier) -> Non
 
 
 def test_not_flagged_explains_near_misses(classifier: Classifier) -> None:
-    v = classifier.classify("借呗新版页面设计曝光")
+    v = classifier.classify("借呗新版页面设计曝光", detail=True)
     assert not v.flagged
     assert any(line.startswith("rule platform-change not matched") for line in v.explanation)
+    plain = classifier.classify("借呗新版页面设计曝光")
+    assert plain.explanation[0] == "not flagged: no rule matched"
+    assert not any("not matched" in line for line in plain.explanation)
 
 
 def test_verdict_round_trips_through_json(classifier: Classifier) -> None:

@@ -173,7 +173,7 @@ def test_co_occurrence_and_proximity() -> None:
     c = classifier()
     assert c.classify("借呗宣布关闭").flagged
     assert not c.classify("借呗").flagged
-    far = c.classify("借呗推出新版页面，此前多家机构宣布关闭")
+    far = c.classify("借呗推出新版页面，此前多家机构宣布关闭", detail=True)
     assert not far.flagged
     assert any("not within 5 characters" in line for line in far.explanation)
     # proximity is within one field: product in the title, event in the summary

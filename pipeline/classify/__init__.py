@@ -65,11 +65,16 @@ class Classifier:
         *,
         issuer: str | None = None,
         authority: str | None = None,
+        detail: bool = False,
     ) -> Verdict:
         """``issuer``: a source's issuer key or an authority's name; ``authority``: the source's
-        kind (regulator | association | media). Authorities named in the text count too."""
+        kind (regulator | association | media). Authorities named in the text count too.
+
+        The explanation always names the rules that fired or were vetoed, the terms with field
+        and position, and the severity arithmetic; ``detail`` adds the near misses (a rule's
+        first term matched but the rule did not fire), which ``lendwatch explain`` shows."""
         texts = (title or "", summary or "", body or "")
-        outcome = self.engine.evaluate(texts)
+        outcome = self.engine.evaluate(texts, detail=detail)
         doc_numbers = _doc_numbers(texts)
         if not (outcome.fired or outcome.vetoed or outcome.missed or doc_numbers):
             return self._nothing  # the common case: immutable, shared

@@ -31,14 +31,9 @@ ENFORCEMENT = "enforcement"
 _NONE: tuple[float, str, Hit | None] = (0.0, "", None)
 
 
-@dataclass(slots=True)  # not frozen: built for every flagged item, and frozen costs more
-class Part:
-    """One addend of the score, with what produced it."""
-
-    label: str  # relevance | authority | doctype | action
-    weight: float
-    detail: str
-    hit: Hit | None = None
+# One addend of the score: (label, weight, what produced it); label is relevance | authority |
+# doctype | action. A tuple: four are built for every flagged item.
+Part = tuple[str, float, str]
 
 
 @dataclass(slots=True)
@@ -50,7 +45,9 @@ class Assessment:
     enforcement: bool = False  # an [actions.enforcement] term matched
 
     def arithmetic(self, high: float, medium: float) -> str:
-        terms = " + ".join(f"{p.label} {p.weight:g} ({p.detail})" for p in self.parts)
+        terms = " + ".join(
+            [f"{label} {weight:g} ({detail})" for label, weight, detail in self.parts]
+        )
         return (
             f"severity: {terms} = {self.score:g} -> {self.severity} "
             f"(high >= {high:g}, medium >= {medium:g})"
@@ -84,6 +81,7 @@ class Registry:
             **{v: ("doctype", d) for v, d in self.doctypes.items()},
             **{v: ("action", a) for v, a in self.actions.items()},
         }
+        self.weighted_vocabs = frozenset(self.weighted)
         self.enforcement_vocab = next(
             (v for v, a in self.actions.items() if a.key == ENFORCEMENT), None
         )
@@ -104,7 +102,7 @@ class Registry:
         """The strongest named authority, document type and action among the hits."""
         best: dict[str, tuple[float, int, Authority | Weighted, Hit]] = {}
         weights = self.field_weights
-        for vocab in hits.present.intersection(self.weighted):
+        for vocab in hits.present & self.weighted_vocabs:
             label, entry = self.weighted[vocab]
             top = best[label][0] if label in best else 0.0
             for h in hits.get(vocab):
@@ -128,7 +126,7 @@ class Registry:
         authority: str | None,
         doc_numbers: Sequence[str],
     ) -> Assessment:
-        parts = [Part("relevance", relevance, relevance_detail)]
+        parts: list[Part] = [("relevance", relevance, relevance_detail)]
         strongest = self._strongest(hits)
         named = strongest.get("authority", _NONE)
         source: tuple[float, str, str | None] = (0.0, "media source", None)
@@ -145,17 +143,17 @@ class Registry:
         auth_name: str | None
         if named[0] > source[0]:
             auth_name = named[1].split(":", 1)[0]
-            parts.append(Part("authority", named[0], named[1], named[2]))
+            parts.append(("authority", named[0], named[1]))
         else:
             auth_name = source[2]
-            parts.append(Part("authority", source[0], source[1]))
+            parts.append(("authority", source[0], source[1]))
         doctype = strongest.get("doctype", _NONE)
         if doc_numbers and self.numbered is not None and self.numbered.weight > doctype[0]:
             doctype = (self.numbered.weight, f"{self.numbered.name}: {doc_numbers[0]}", None)
-        parts.append(Part("doctype", doctype[0], doctype[1] or "news", doctype[2]))
+        parts.append(("doctype", doctype[0], doctype[1] or "news"))
         action = strongest.get("action", _NONE)
-        parts.append(Part("action", action[0], action[1] or "none", action[2]))
-        score = round(sum(p.weight for p in parts), 2)
+        parts.append(("action", action[0], action[1] or "none"))
+        score = round(parts[0][1] + parts[1][1] + parts[2][1] + parts[3][1], 2)
         severity: Severity = (
             "high"
             if score >= self.scoring.high

@@ -146,7 +146,9 @@ class Engine:
             head=f"rule {rule.name} (topic {rule.topic}; {role}) matched{near}: ",
         )
 
-    def evaluate(self, texts: Sequence[str]) -> Outcome:
+    def evaluate(self, texts: Sequence[str], *, detail: bool = False) -> Outcome:
+        """Fired and vetoed rules; with ``detail`` also the rules whose anchor matched but that
+        did not fire (near misses, for ``lendwatch explain``)."""
         hits = self.matcher.index(texts)
         outcome = Outcome(hits, [], [], [])
         anchors = self.anchors.intersection(hits.present)
@@ -157,7 +159,8 @@ class Engine:
             for cr in self.by_anchor[anchor]:
                 chosen, missing = self._select(cr, hits)
                 if chosen is None:
-                    outcome.missed.append(Missed(cr, hits.get(anchor)[0], missing))
+                    if detail:
+                        outcome.missed.append(Missed(cr, hits.get(anchor)[0], missing))
                     continue
                 veto = self._veto(cr, chosen, hits)
                 if veto is not None:

@@ -131,7 +131,7 @@ def evaluate(classifier: Classifier, lines: Iterable[str]) -> EvalReport:
             continue
         issuer, kind = source_hints(record)
         verdict = classifier.classify(
-            record["title"], record.get("summary") or "", issuer=issuer, authority=kind
+            record["title"], record.get("summary") or "", issuer=issuer, authority=kind, detail=True
         )
         item_id = str(record.get("id", number))
         scored.append(Scored(number, item_id, record["title"], int(record["label"]), verdict))

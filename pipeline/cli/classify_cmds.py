@@ -100,8 +100,9 @@ def _parse_input(raw: str, sources: Mapping[str, Source] | None) -> _Input:
 
 @click.command()
 @RULES_OPTION
+@click.option("--detail", is_flag=True, help="Also explain rules that nearly matched.")
 @click.pass_context
-def classify(ctx: click.Context, rules_path: Path | None) -> None:
+def classify(ctx: click.Context, rules_path: Path | None, detail: bool) -> None:
     """Classify JSON lines from stdin; write one JSON verdict line per good input line.
 
     \b
@@ -128,7 +129,12 @@ def classify(ctx: click.Context, rules_path: Path | None) -> None:
             click.echo(f"lendwatch: line {number}: {e}", err=True)
             continue
         verdict = classifier.classify(
-            item.title, item.summary, item.body, issuer=item.issuer, authority=item.authority
+            item.title,
+            item.summary,
+            item.body,
+            issuer=item.issuer,
+            authority=item.authority,
+            detail=detail,
         )
         click.echo(json.dumps({"id": item.id, **verdict.to_dict()}, ensure_ascii=False))
     if bad:
@@ -240,7 +246,7 @@ def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: 
         fail(f"no item {item_id!r} (or the prefix is ambiguous)", EXIT_FAILURE)
     issuer, kind = _issuer_for(config, item.source_id)
     current = classifier.classify(
-        item.title, item.summary, item.body, issuer=issuer, authority=kind
+        item.title, item.summary, item.body, issuer=issuer, authority=kind, detail=True
     )
     if as_json:
         click.echo(json.dumps({"id": item.id, **current.to_dict()}, ensure_ascii=False))
