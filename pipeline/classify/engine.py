@@ -34,6 +34,7 @@ class CompiledRule:
     all_fields: bool
     exclude: tuple[CompiledExclusion, ...]
     head: str  # the start of its explanation line, formatted once
+    tails: tuple[str, ...]  # the end of it (the relevance arithmetic), per field
 
     def reason(self, missing: int) -> str:
         """Why it did not fire: requirement ``missing`` had no hit (-1: hits too far apart)."""
@@ -107,6 +108,7 @@ class Engine:
             topics=topics,
         )
         self.field_weights = tuple(ruleset.scoring.field_weights[f] for f in FIELDS)
+        self.version_line = f"rules version {ruleset.version}"
         self.rules = tuple(self._compile(r) for r in ruleset.rules)
         by_anchor: dict[int, list[CompiledRule]] = {}
         for cr in self.rules:
@@ -144,6 +146,10 @@ class Engine:
             all_fields=len(fields) == len(FIELDS),
             exclude=excl,
             head=f"rule {rule.name} (topic {rule.topic}; {role}) matched{near}: ",
+            tails=tuple(
+                f"; relevance {rule.weight:g} x {name} {weight:g} = {rule.weight * weight:g}"
+                for name, weight in zip(FIELDS, self.field_weights, strict=True)
+            ),
         )
 
     def evaluate(self, texts: Sequence[str], *, detail: bool = False) -> Outcome:

@@ -31,11 +31,7 @@ def _where(term: str, h: Hit) -> str:
 def _fired_line(engine: Engine, f: Fired) -> str:
     term = engine.term
     terms = ", ".join([_where(term(v, h), h) for v, h in f.hits])
-    weight = engine.field_weights[f.field]
-    return (
-        f"{f.rule.head}{terms}; "
-        f"relevance {f.rule.rule.weight:g} x {FIELDS[f.field]} {weight:g} = {f.relevance:g}"
-    )
+    return f.rule.head + terms + f.rule.tails[f.field]
 
 
 @dataclass(slots=True)
@@ -128,7 +124,7 @@ def build(
         lines.append(assessed.arithmetic(scoring.high, scoring.medium))
     if doc_numbers:
         lines.append(f"document numbers: {', '.join(doc_numbers)}")
-    lines.append(f"rules version {version}")
+    lines.append(engine.version_line)
 
     snip = ""
     if ranked:
