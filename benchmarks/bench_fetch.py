@@ -102,11 +102,18 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         from pipeline.store import open_db
 
         db = open_db(config.settings.db_path)
-        report = run_cycle(config, db)
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+        report = run_cycle(config, db, policy=policy)
+        if args.profile:
+            prof.disable()
+            stats = pstats.Stats(prof, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(args.profile_top)
         wall = time.perf_counter() - t0
         cpu1, rss = _usage()
         t1 = time.perf_counter()
-        again = run_cycle(config, db)
+        again = run_cycle(config, db, policy=policy)
         out["warm_wall"] = time.perf_counter() - t1
         db.close()
         out["items"] = report.new_items
@@ -167,7 +174,7 @@ def main() -> None:
                 cmd += ["--concurrency", str(args.concurrency), "--per-host", str(args.per_host)]
                 cmd += ["--parse-processes", str(args.parse_processes)]
                 cmd += ["--offload-all"] if args.offload_all else []
-                if args.profile and mode == "fetch":
+                if args.profile:
                     cmd += ["--profile", "--profile-top", str(args.profile_top)]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 if done.returncode != 0:

@@ -184,9 +184,10 @@ def send_digest(
     """Deliver the digest of everything flagged and not yet digested, one message per reader.
 
     Nothing flagged: nothing is sent unless ``[digest] send_empty`` or a source is broken
-    (silence must mean "healthy and nothing happened"), and then at most once a day. Undelivered earlier digests are
-    retried first, whatever their backoff (``retry_pending`` honours it). ``dry_run`` writes
-    each message to the outbox as ``preview-…`` (.eml and .html) and marks nothing.
+    (silence must mean "healthy and nothing happened"), and then at most once a day.
+    Undelivered earlier digests are retried first, whatever their backoff (``retry_pending``
+    honours it). ``dry_run`` writes each message to the outbox as ``preview-…`` (.eml and
+    .html) and marks nothing.
     """
     now = now or utcnow()
     report = DeliveryReport("digest", dry_run=dry_run, nothing_to_report=True)
