@@ -76,8 +76,8 @@ class DataDirLock:
             os.close(fd)
             who = f"pid {pid}" if pid is not None else "another process"
             raise LockError(
-                f"another lendwatch daemon ({who}) is already running on this data directory; "
-                f"lock file {self.path}"
+                f"another lendwatch process ({who}) is already working on this data directory "
+                f"(a daemon, or a run/fetch/digest in progress); lock file {self.path}"
             ) from e
         previous = _read_pid(fd)
         if previous is not None and previous != os.getpid():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipeline.lock import DataDirLock
 from tests.support.httpserver import HTTPTestServer, Route
 from tests.support.smtpserver import Received, SMTPTestServer
 
@@ -216,3 +217,19 @@ def test_operator_is_told_once_when_a_source_breaks_and_once_when_it_recovers(
         for s in map(json.loads, lendwatch(config, "sources", "--json").stdout.splitlines())
     }
     assert states["en-reg"]["status"] == "ok" and states["en-reg"]["consecutive_failures"] == 0
+
+
+def test_run_fetch_and_digest_refuse_while_another_process_holds_the_data_dir(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
+) -> None:
+    serve_feeds(http_server)
+    config = write_config(tmp_path, http_server, smtp_server)
+    with DataDirLock(tmp_path / "data"):  # as a running daemon would
+        for command in (["run"], ["fetch"], ["digest"]):
+            result = lendwatch(config, *command)
+            assert result.returncode == 4, (command, result.stderr)
+            assert f"pid {os.getpid()}" in result.stderr
+        assert lendwatch(config, "digest", "--dry-run").returncode == 0  # sends nothing
+    assert http_server.requests == [] and smtp_server.messages == []
+    assert lendwatch(config, "run").returncode == 0
+    assert len(smtp_server.messages) == 1

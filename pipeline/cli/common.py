@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import click
 import sqlite_utils
 
 from pipeline.config import Config, load_config
-from pipeline.errors import ConfigError, StoreError
+from pipeline.errors import ConfigError, LockError, StoreError
+from pipeline.lock import DataDirLock
 from pipeline.logs import attach_file_log
 from pipeline.store import open_db
 
@@ -38,6 +41,20 @@ def load(ctx: click.Context) -> Config:
         raise SystemExit(EXIT_CONFIG) from e
     attach_file_log(config.settings.data_dir)  # created on the first record only
     return config
+
+
+@contextmanager
+def exclusive(config: Config) -> Iterator[None]:
+    """Hold the data directory (as the daemon does) or exit 4 naming the holder."""
+    lock = DataDirLock(config.settings.data_dir)
+    try:
+        lock.acquire()
+    except LockError as e:
+        fail(str(e), EXIT_LOCKED)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def database(config: Config) -> sqlite_utils.Database:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from pipeline.cli.common import EXIT_FAILURE, EXIT_STORE, database, fail, load
+from pipeline.cli.common import EXIT_FAILURE, EXIT_STORE, database, exclusive, fail, load
 from pipeline.config import Config
 from pipeline.digest import send_alerts, send_digest
 from pipeline.errors import DeliveryError, StoreError
@@ -46,7 +46,8 @@ def _summary(report: RunReport) -> str:
 def fetch(ctx: click.Context) -> None:
     """Fetch every source once, store and classify new items, send immediate alerts."""
     config = load(ctx)
-    report = _cycle(config, alerts=True)
+    with exclusive(config):
+        report = _cycle(config, alerts=True)
     click.echo(_summary(report))
 
 
@@ -61,9 +62,15 @@ def run(ctx: click.Context) -> None:
 
     Exit status: 0 when the cycle completed (failed sources are reported, not fatal);
     1 when the digest could not be delivered (it stays pending and is retried);
-    2 on a configuration error; 3 when the database cannot be used.
+    2 on a configuration error; 3 when the database cannot be used; 4 when another lendwatch
+    process (the daemon) holds the data directory.
     """
     config = load(ctx)
+    with exclusive(config):
+        _run(config)
+
+
+def _run(config: Config) -> None:
     report = _cycle(config, alerts=False)
     click.echo(_summary(report))
     db = database(config)

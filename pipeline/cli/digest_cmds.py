@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import click
 
-from pipeline.cli.common import EXIT_FAILURE, EXIT_STORE, database, fail, load
+from pipeline.cli.common import EXIT_FAILURE, EXIT_STORE, database, exclusive, fail, load
+from pipeline.config import Config
 from pipeline.digest import DeliveryReport, retry_pending, send_digest
 from pipeline.errors import DeliveryError, StoreError
 from pipeline.store.deliveries import list_deliveries
@@ -36,18 +39,23 @@ def digest(ctx: click.Context, dry_run: bool, preview: bool) -> None:
 
     Without an [email] table the digest is written to <data_dir>/outbox/ (.eml and .html).
     Exit status: 0 delivered (or nothing to report); 1 a delivery failed (kept and retried);
-    2 configuration error; 3 database error.
+    2 configuration error; 3 database error; 4 another lendwatch process (the daemon) holds the
+    data directory.
     """
     config = load(ctx)
-    db = database(config)
-    try:
-        report = send_digest(db, config, dry_run=dry_run or preview)
-    except DeliveryError as e:
-        fail(f"{e} (nothing marked delivered)", EXIT_FAILURE)
-    except StoreError as e:
-        fail(str(e), EXIT_STORE)
-    finally:
-        db.close()
+    dry = dry_run or preview
+    with ExitStack() as stack:
+        if not dry:  # two senders at once could mail the same items twice
+            stack.enter_context(exclusive(config))
+        db = database(config)
+        try:
+            report = send_digest(db, config, dry_run=dry)
+        except DeliveryError as e:
+            fail(f"{e} (nothing marked delivered)", EXIT_FAILURE)
+        except StoreError as e:
+            fail(str(e), EXIT_STORE)
+        finally:
+            db.close()
     if preview:
         if report.preview is None:
             fail("no preview was written", EXIT_FAILURE)
@@ -64,6 +72,13 @@ def digest(ctx: click.Context, dry_run: bool, preview: bool) -> None:
 def deliveries(ctx: click.Context, retry: bool, limit: int) -> None:
     """List the delivery records (pending, sent, failed with the error)."""
     config = load(ctx)
+    with ExitStack() as stack:
+        if retry:
+            stack.enter_context(exclusive(config))
+        _list_deliveries(config, retry, limit)
+
+
+def _list_deliveries(config: Config, retry: bool, limit: int) -> None:
     db = database(config)
     report: DeliveryReport | None = None
     try:
