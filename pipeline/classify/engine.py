@@ -115,6 +115,9 @@ class Engine:
             by_anchor.setdefault(cr.require[0], []).append(cr)
         self.by_anchor = {k: tuple(v) for k, v in by_anchor.items()}
         self.anchors = frozenset(by_anchor)
+        # Per pattern: does it belong to some rule's anchor vocabulary?
+        self.anchored = tuple(not self.anchors.isdisjoint(v) for v in self.matcher.vocab_sets)
+        self.empty = Outcome(HitIndex([], set(), ()), [], [], [])  # shared, never mutated
         # Match.kind per vocabulary: "term" for a topic's own terms, else the vocabulary's name.
         self.kinds = tuple("term" if v.kind == "topic" else v.name for v in self.vocabs)
 
@@ -155,7 +158,11 @@ class Engine:
     def evaluate(self, texts: Sequence[str], *, detail: bool = False) -> Outcome:
         """Fired and vetoed rules; with ``detail`` also the rules whose anchor matched but that
         did not fire (near misses, for ``lendwatch explain``)."""
-        hits = self.matcher.index(texts)
+        raw = self.matcher.find(texts)
+        anchored = self.anchored
+        if not any([anchored[r[3]] for r in raw]):
+            return self.empty  # no rule can fire: the common case, decided cheaply
+        hits = self.matcher.index_found(raw)
         outcome = Outcome(hits, [], [], [])
         anchors = self.anchors.intersection(hits.present)
         if not anchors:

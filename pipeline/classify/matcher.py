@@ -156,7 +156,10 @@ class Matcher:
 
     def index(self, texts: Sequence[str]) -> HitIndex:
         """All hits of the fields, masks and topic containment applied."""
-        raw = self.find(texts)
+        return self.index_found(self.find(texts))
+
+    def index_found(self, raw: list[Hit]) -> HitIndex:
+        """``index`` for the result of ``find``."""
         if not raw:
             return HitIndex([], set(), self.vocab_sets)
         vocab_sets = self.vocab_sets
