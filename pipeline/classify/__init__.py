@@ -10,7 +10,9 @@ evaluation), ``authority`` (severity arithmetic), ``docnum`` (发文字号), ``v
 
 ``flagged`` means "affects online lending" (label 2). Neighbour topics (general credit policy,
 general fintech/payment/data rules) are reported in ``topics`` with ``flagged=False`` and
-``severity=None``.
+``severity=None``. Match offsets are character offsets in the original field text (folding
+keeps lengths). ``score`` is the severity arithmetic for a flagged item, else the relevance of
+the best neighbour rule (0.0 when nothing matched).
 """
 
 from __future__ import annotations

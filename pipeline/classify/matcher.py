@@ -1,8 +1,9 @@
 """One-pass multi-pattern matching over folded text (Aho-Corasick).
 
 Every term of every vocabulary (topics, groups, exclusions, authorities, document types,
-actions) goes into one automaton; a field is scanned once and each hit is dispatched to every
-vocabulary that owns the pattern.
+actions) goes into one automaton. An item's fields are joined with a separator, folded and
+scanned in one call; a match is one tuple ``(field, start, end, pattern)`` shared by every
+vocabulary that owns the pattern, grouped by vocabulary only when a rule asks.
 
 The automaton is ``ahocorasick_rs`` (Rust, DFA): pyahocorasick's trie scans a node's children
 linearly, so its cost grows with the lexicon (about 8 us for 235 characters with 50 patterns,
