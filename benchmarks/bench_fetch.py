@@ -67,14 +67,17 @@ def _usage() -> tuple[float, int]:
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
     from pipeline.config import load_config
-    from pipeline.fetch.http import DEFAULT_POLICY, Conditional, fetch_sources
+    from pipeline.fetch.http import DEFAULT_POLICY, Conditional, fetch_sources, policy_for
 
     folder = Path(tempfile.mkdtemp(prefix="lendwatch-bench-"))
     cfg = write_config(folder, args.n, args.hosts, args.port, args.concurrency, args.per_host)
     config = load_config(cfg)
-    policy = DEFAULT_POLICY.__class__(
-        parse_processes=args.parse_processes, offload_all=args.offload_all
-    )
+    if args.parse_processes is None:  # what a real cycle of this size would use
+        policy = policy_for(args.n)
+    else:
+        policy = DEFAULT_POLICY.__class__(
+            parse_processes=args.parse_processes, offload_all=args.offload_all
+        )
     out: dict[str, Any] = {"feeds": args.n, "mode": args.mode}
     cpu0, _ = _usage()
     t0 = time.perf_counter()
@@ -143,7 +146,9 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=20)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--per-host", type=int, default=2)
-    ap.add_argument("--parse-processes", type=int, default=0)
+    ap.add_argument(
+        "--parse-processes", type=int, help="default: as lendwatch chooses (policy_for)"
+    )
     ap.add_argument("--offload-all", action="store_true", help="parse every feed in the pool")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--profile-top", type=int, default=25)
@@ -158,7 +163,8 @@ def main() -> None:
     print(
         f"latency {args.latency * 1000:.0f} ms, {args.hosts} loopback hosts, "
         f"concurrency {args.concurrency}, per_host {args.per_host}, "
-        f"parse processes {args.parse_processes}{' (all feeds)' if args.offload_all else ''}, "
+        f"parse processes {'auto' if args.parse_processes is None else args.parse_processes}"
+        f"{' (all feeds)' if args.offload_all else ''}, "
         f"{os.cpu_count()} CPUs"
     )
     print(
@@ -172,7 +178,8 @@ def main() -> None:
                 cmd = [sys.executable, __file__, "--child", "--n", str(n), "--port", str(port)]
                 cmd += ["--mode", mode, "--latency", str(args.latency), "--hosts", str(args.hosts)]
                 cmd += ["--concurrency", str(args.concurrency), "--per-host", str(args.per_host)]
-                cmd += ["--parse-processes", str(args.parse_processes)]
+                if args.parse_processes is not None:
+                    cmd += ["--parse-processes", str(args.parse_processes)]
                 cmd += ["--offload-all"] if args.offload_all else []
                 if args.profile:
                     cmd += ["--profile", "--profile-top", str(args.profile_top)]

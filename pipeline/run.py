@@ -20,7 +20,7 @@ import sqlite_utils
 from pipeline.classify import Classifier
 from pipeline.config import Config
 from pipeline.errors import StoreError
-from pipeline.fetch.http import DEFAULT_POLICY, Conditional, Policy, fetch_all, fetch_details
+from pipeline.fetch.http import Conditional, Policy, fetch_all, fetch_details, policy_for
 from pipeline.models import RunReport, Source, SourceReport, SourceResult
 from pipeline.store import known_ids, save_items, save_verdicts, transaction
 from pipeline.store.items import index_pending
@@ -39,9 +39,12 @@ def run_cycle(
     *,
     sources: Sequence[Source] | None = None,
     classifier: Classifier | None = None,
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy | None = None,
 ) -> RunReport:
-    """Fetch ``sources`` (default: every enabled source), store, classify; return the report."""
+    """Fetch ``sources`` (default: every enabled source), store, classify; return the report.
+
+    ``policy`` defaults to ``policy_for(len(sources))``: large cycles parse on the other core.
+    """
     return asyncio.run(
         run_cycle_async(config, db, sources=sources, classifier=classifier, policy=policy)
     )
@@ -53,11 +56,12 @@ async def run_cycle_async(
     *,
     sources: Sequence[Source] | None = None,
     classifier: Classifier | None = None,
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     chosen = [s for s in (sources if sources is not None else config.sources) if s.enabled]
     by_id = {s.id: s for s in chosen}
+    policy = policy or policy_for(len(chosen))
     rules = classifier or load_classifier(config)
     conditional = {
         sid: Conditional(etag=st.etag, last_modified=st.last_modified)

@@ -11,7 +11,13 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.fetch.http import Conditional, Policy, fetch_details_sync, fetch_sources
+from pipeline.fetch.http import (
+    Conditional,
+    Policy,
+    fetch_details_sync,
+    fetch_sources,
+    policy_for,
+)
 from pipeline.models import Item, Source
 from tests.support.httpserver import HTTPTestServer, Route
 from tests.test_sources_golden import SOURCES
@@ -283,3 +289,10 @@ def test_detail_pages_only_on_the_sources_host_or_detail_hosts(
     allowed = replace(pboc, options={**pboc.options, "detail_hosts": ["localhost"]})
     out = fetch_details_sync(items, {"pboc-news": allowed}, SETTINGS, policy=FAST)
     assert [i.body for i in out] == ["正文", ""] and len(http_server.hits("/p")) == 1
+
+
+def test_large_cycles_parse_on_the_other_core() -> None:
+    assert policy_for(20, cpus=2).parse_processes == 0  # the shipped config: not worth a worker
+    big = policy_for(200, cpus=2)
+    assert big.parse_processes == 1 and big.offload_all
+    assert policy_for(200, cpus=1).parse_processes == 0  # no second core to use

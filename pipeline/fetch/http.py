@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -61,6 +62,19 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
+# From this many sources a cycle parses in a worker process (when there is a second core):
+# starting it costs ~0.3 s, parsing 30 entries ~1-5 ms a feed (benchmarks/bench_fetch.py).
+POOL_FROM_SOURCES = 50
+
+
+def policy_for(sources: int, cpus: int | None = None) -> Policy:
+    """The default policy for a cycle of ``sources``: parse everything in one worker process
+    on the other core when the cycle is large enough to pay for starting it."""
+    if cpus is None:
+        cpus = os.cpu_count() or 1
+    if sources >= POOL_FROM_SOURCES and cpus > 1:
+        return replace(DEFAULT_POLICY, parse_processes=1, offload_all=True)
+    return DEFAULT_POLICY
 
 
 @dataclass(slots=True)

@@ -1,0 +1,70 @@
+"""One cycle (pipeline.run) on a real SQLite file against the loopback server."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.config import Config, Settings
+from pipeline.fetch.http import DEFAULT_POLICY
+from pipeline.models import Source
+from pipeline.run import load_classifier, run_cycle
+from pipeline.store import iter_items, open_db
+from tests.support.httpserver import HTTPTestServer, Route
+
+ROOT = Path(__file__).resolve().parents[1]
+FEED = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
+<link>https://n.example.cn/</link><description>d</description>
+<item><title>关于暂停借呗新增授信的公告 {n}</title><link>https://n.example.cn/{n}/1</link>
+<pubDate>Fri, 27 Nov 2026 09:30:00 +0800</pubDate></item>
+<item><title>沪深两市成交额突破万亿 {n}</title><link>https://n.example.cn/{n}/2</link></item>
+</channel></rss>"""
+
+
+def config(tmp_path: Path, http: HTTPTestServer, n: int) -> Config:
+    sources = []
+    for i in range(n):
+        http.routes[f"/f{i}.xml"] = Route(
+            FEED.format(n=i).encode(), content_type="application/rss+xml", etag=f'"{i}"'
+        )
+        sources.append(Source(id=f"f{i}", name=f"Feed {i}", kind="rss", url=http.url(f"/f{i}.xml")))
+    settings = Settings(data_dir=tmp_path, rules=ROOT / "rules.toml")
+    return Config(path=tmp_path / "sources.toml", settings=settings, sources=tuple(sources))
+
+
+def stored(db_path: Path) -> list[tuple[str, str | None, bool, str | None]]:
+    db = open_db(db_path)
+    rows = sorted((i.title, i.url, i.flagged, i.severity) for i in iter_items(db))
+    db.close()
+    return rows
+
+
+def test_parsing_in_a_worker_process_stores_the_same(
+    tmp_path: Path, http_server: HTTPTestServer
+) -> None:
+    cfg = config(tmp_path, http_server, 3)
+    classifier = load_classifier(cfg)
+    inline_cfg = replace(cfg, settings=replace(cfg.settings, data_dir=tmp_path / "inline"))
+    pooled_cfg = replace(cfg, settings=replace(cfg.settings, data_dir=tmp_path / "pooled"))
+    pooled = replace(DEFAULT_POLICY, parse_processes=1, offload_all=True)
+    for c, policy in ((inline_cfg, DEFAULT_POLICY), (pooled_cfg, pooled)):
+        db = open_db(c.settings.db_path)
+        report = run_cycle(c, db, classifier=classifier, policy=policy)
+        db.close()
+        assert report.new_items == 6 and report.flagged_items == 3 and not report.failed
+    rows = stored(inline_cfg.settings.db_path)
+    assert rows == stored(pooled_cfg.settings.db_path)
+    assert sum(r[2] for r in rows) == 3
+
+
+def test_second_cycle_is_all_304_and_stores_nothing(
+    tmp_path: Path, http_server: HTTPTestServer
+) -> None:
+    cfg = config(tmp_path, http_server, 4)
+    db = open_db(cfg.settings.db_path)
+    first = run_cycle(cfg, db)
+    second = run_cycle(cfg, db)
+    db.close()
+    assert first.new_items == 8 and [s.status for s in first.sources] == ["ok"] * 4
+    assert all(s.not_modified for s in second.sources) and second.new_items == 0
+    assert [s.source_id for s in second.sources] == ["f0", "f1", "f2", "f3"]  # config order
