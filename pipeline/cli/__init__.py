@@ -39,9 +39,10 @@ def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if verbose < 1:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # -v: HTTP detail (each request, each retry); without it one line per source per cycle
+    http_level = logging.WARNING if verbose < 1 else logging.NOTSET
+    for name in ("httpx", "httpcore", "pipeline.fetch.http"):
+        logging.getLogger(name).setLevel(http_level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     install_redaction()
     ctx.call_on_close(detach_file_log)
