@@ -24,7 +24,7 @@ from pipeline.fetch.http import Conditional, Policy, fetch_all, fetch_details, p
 from pipeline.models import RunReport, Source, SourceReport, SourceResult
 from pipeline.store import known_ids, save_items, save_verdicts, transaction
 from pipeline.store.items import index_pending
-from pipeline.store.sources import record_result, source_states
+from pipeline.store.sources import BROKEN_AFTER, record_result, source_states
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +141,15 @@ def store_result(
         event = record_result(db, result, report)
     except sqlite3.Error as e:
         raise StoreError(f"cannot record the state of {source.id}: {e}") from e
-    _log_report(report)
-    if event is not None:
-        log.warning("source %s is %s: %s", source.id, event.event, event.reason or event.status)
+    _log_report(report, event.event if event is not None else None)
     return report
 
 
-def _log_report(r: SourceReport) -> None:
+def _log_report(r: SourceReport, transition: str | None) -> None:
+    """One line per source per cycle; a health transition is said on the same line."""
     if r.status == "ok":
         log.info(
-            "%s: ok%s fetched=%d new=%d updated=%d flagged=%d (%.2fs)",
+            "%s: ok%s fetched=%d new=%d updated=%d flagged=%d (%.2fs)%s",
             r.source_id,
             " 304" if r.not_modified else "",
             r.fetched,
@@ -158,6 +157,14 @@ def _log_report(r: SourceReport) -> None:
             r.updated,
             r.flagged,
             r.elapsed_seconds,
+            " - recovered" if transition == "recovered" else "",
         )
     else:
-        log.warning("%s: %s: %s (%.2fs)", r.source_id, r.status, r.reason, r.elapsed_seconds)
+        log.warning(
+            "%s: %s: %s (%.2fs)%s",
+            r.source_id,
+            r.status,
+            r.reason,
+            r.elapsed_seconds,
+            f" - now broken ({BROKEN_AFTER} failures in a row)" if transition else "",
+        )
