@@ -86,7 +86,8 @@ class Classifier:
             best = split.strong[0]
             assessed = self.registry.assess(
                 best.relevance,
-                f"rule {best.rule.rule.name}",
+                best.rule.relevance_texts[best.field],
+                best.rule.relevance_detail,
                 outcome.hits,
                 issuer=issuer,
                 authority=authority,

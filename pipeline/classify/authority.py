@@ -28,30 +28,18 @@ from pipeline.models import Severity
 NUMBERED_DOCTYPE = "normative"
 # A flagged item with a term of this action (``[actions.enforcement]``) gets this topic too.
 ENFORCEMENT = "enforcement"
-_NONE: tuple[float, str, Hit | None] = (0.0, "", None)
-
-
-# One addend of the score: (label, weight, what produced it); label is relevance | authority |
-# doctype | action. A tuple: four are built for every flagged item.
-Part = tuple[str, float, str]
+# The strongest term of a label: (weight, weight formatted with :g, vocabulary, hit).
+_Best = tuple[float, str, int, Hit]
+_NONE: tuple[float, str, str] = (0.0, "0", "")
 
 
 @dataclass(slots=True)
 class Assessment:
     score: float
     severity: Severity
-    parts: tuple[Part, ...]
+    line: str  # the severity arithmetic, as the explanation shows it
     authority: str | None
     enforcement: bool = False  # an [actions.enforcement] term matched
-
-    def arithmetic(self, high: float, medium: float) -> str:
-        terms = " + ".join(
-            [f"{label} {weight:g} ({detail})" for label, weight, detail in self.parts]
-        )
-        return (
-            f"severity: {terms} = {self.score:g} -> {self.severity} "
-            f"(high >= {high:g}, medium >= {medium:g})"
-        )
 
 
 class Registry:
@@ -86,6 +74,22 @@ class Registry:
             (v for v, a in self.actions.items() if a.key == ENFORCEMENT), None
         )
         self.numbered = next((d for d in ruleset.doctypes if d.key == NUMBERED_DOCTYPE), None)
+        # Hot-path tables, formatted once: per weighted vocabulary its label and its weight x
+        # field weight (as a number and as ``:g`` text) per field; per (pattern, vocabulary) the
+        # start of the description ("name: 'term' in "); the end of the severity line.
+        self._fw: dict[int, tuple[str, tuple[float, ...], tuple[str, ...]]] = {}
+        for v, (label, entry) in self.weighted.items():
+            ws = tuple(entry.weight * w for w in self.field_weights)
+            self._fw[v] = (label, ws, tuple(f"{w:g}" for w in ws))
+        self._lead: dict[tuple[int, int], str] = {
+            (pid, v): f"{self.weighted[v][1].name}: {term!r} in "
+            for pid, terms in enumerate(canonical)
+            for v, term in terms.items()
+            if v in self.weighted
+        }
+        self._numbered_g = f"{self.numbered.weight:g}" if self.numbered is not None else ""
+        scoring = ruleset.scoring
+        self._limits = f" (high >= {scoring.high:g}, medium >= {scoring.medium:g})"
         self._by_name: dict[str, Authority] = {}
         for a in ruleset.authorities:
             self._by_name[a.key.lower()] = a
@@ -98,27 +102,31 @@ class Registry:
         """An authority by issuer key (``nfra``), name or alias (``银保监会``); None if unknown."""
         return self._by_name.get(issuer.strip().lower()) or self._by_name.get(fold_term(issuer))
 
-    def _strongest(self, hits: HitIndex) -> dict[str, tuple[float, str, Hit | None]]:
+    def _strongest(self, hits: HitIndex) -> dict[str, _Best]:
         """The strongest named authority, document type and action among the hits."""
-        best: dict[str, tuple[float, int, Authority | Weighted, Hit]] = {}
-        weights = self.field_weights
+        best: dict[str, _Best] = {}
+        fw = self._fw
         for vocab in hits.present & self.weighted_vocabs:
-            label, entry = self.weighted[vocab]
+            label, weights, texts = fw[vocab]
             top = best[label][0] if label in best else 0.0
             for h in hits.get(vocab):
-                weight = entry.weight * weights[h[0]]
+                weight = weights[h[0]]
                 if weight > top:
                     top = weight
-                    best[label] = (weight, vocab, entry, h)
-        canonical = self.canonical
-        return {
-            label: (w, f"{e.name}: {canonical[h[3]][v]!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]", h)
-            for label, (w, v, e, h) in best.items()
-        }
+                    best[label] = (weight, texts[h[0]], vocab, h)
+        return best
+
+    def _describe(self, best: _Best | None) -> tuple[float, str, str]:
+        if best is None:
+            return _NONE
+        weight, text, vocab, h = best
+        where = f"{FIELDS[h[0]]} [{h[1]}:{h[2]}]"
+        return weight, text, self._lead[h[3], vocab] + where
 
     def assess(
         self,
         relevance: float,
+        relevance_text: str,
         relevance_detail: str,
         hits: HitIndex,
         *,
@@ -126,9 +134,9 @@ class Registry:
         authority: str | None,
         doc_numbers: Sequence[str],
     ) -> Assessment:
-        parts: list[Part] = [("relevance", relevance, relevance_detail)]
+        """``relevance_text``: ``relevance`` formatted with ``:g`` (the caller has it cached)."""
         strongest = self._strongest(hits)
-        named = strongest.get("authority", _NONE)
+        named = self._describe(strongest.get("authority"))
         source: tuple[float, str, str | None] = (0.0, "media source", None)
         if issuer:
             known = self.resolve(issuer)
@@ -142,18 +150,17 @@ class Registry:
                 source = (weight, f"{authority} source", None)
         auth_name: str | None
         if named[0] > source[0]:
-            auth_name = named[1].split(":", 1)[0]
-            parts.append(("authority", named[0], named[1]))
+            auth_name = named[2].split(":", 1)[0]
+            auth = named
         else:
             auth_name = source[2]
-            parts.append(("authority", source[0], source[1]))
-        doctype = strongest.get("doctype", _NONE)
+            auth = (source[0], f"{source[0]:g}", source[1])
+        doctype = self._describe(strongest.get("doctype"))
         if doc_numbers and self.numbered is not None and self.numbered.weight > doctype[0]:
-            doctype = (self.numbered.weight, f"{self.numbered.name}: {doc_numbers[0]}", None)
-        parts.append(("doctype", doctype[0], doctype[1] or "news"))
-        action = strongest.get("action", _NONE)
-        parts.append(("action", action[0], action[1] or "none"))
-        score = round(parts[0][1] + parts[1][1] + parts[2][1] + parts[3][1], 2)
+            numbered = f"{self.numbered.name}: {doc_numbers[0]}"
+            doctype = (self.numbered.weight, self._numbered_g, numbered)
+        action = self._describe(strongest.get("action"))
+        score = round(relevance + auth[0] + doctype[0] + action[0], 2)
         severity: Severity = (
             "high"
             if score >= self.scoring.high
@@ -161,5 +168,10 @@ class Registry:
             if score >= self.scoring.medium
             else "low"
         )
+        line = (
+            f"severity: relevance {relevance_text} ({relevance_detail}) + "
+            f"authority {auth[1]} ({auth[2]}) + doctype {doctype[1]} ({doctype[2] or 'news'}) + "
+            f"action {action[1]} ({action[2] or 'none'}) = {score:g} -> {severity}{self._limits}"
+        )
         enforcement = self.enforcement_vocab is not None and self.enforcement_vocab in hits.present
-        return Assessment(score, severity, tuple(parts), auth_name, enforcement)
+        return Assessment(score, severity, line, auth_name, enforcement)

@@ -35,6 +35,15 @@ class CompiledRule:
     exclude: tuple[CompiledExclusion, ...]
     head: str  # the start of its explanation line, formatted once
     tails: tuple[str, ...]  # the end of it (the relevance arithmetic), per field
+    # Precomputed for the hot path: relevance per field (weight x field weight), whether the
+    # first hit of its only vocabulary always decides (one requirement, every field), the
+    # vocabularies of its exclusions, and the constant part of its sort key.
+    relevances: tuple[float, ...]
+    relevance_texts: tuple[str, ...]  # the same, formatted with :g
+    relevance_detail: str  # "rule NAME", as the severity line names it
+    simple: bool
+    excluded: frozenset[int]
+    never_flags: bool
 
     def reason(self, missing: int) -> str:
         """Why it did not fire: requirement ``missing`` had no hit (-1: hits too far apart)."""
@@ -153,13 +162,19 @@ class Engine:
                 f"; relevance {rule.weight:g} x {name} {weight:g} = {rule.weight * weight:g}"
                 for name, weight in zip(FIELDS, self.field_weights, strict=True)
             ),
+            relevances=tuple(rule.weight * weight for weight in self.field_weights),
+            relevance_texts=tuple(f"{rule.weight * weight:g}" for weight in self.field_weights),
+            relevance_detail=f"rule {rule.name}",
+            simple=len(rule.require) == 1 and len(fields) == len(FIELDS),
+            excluded=frozenset(ce.vocab for ce in excl),
+            never_flags=not rule.flag,
         )
 
     def evaluate(self, texts: Sequence[str], *, detail: bool = False) -> Outcome:
         """Fired and vetoed rules; with ``detail`` also the rules whose anchor matched but that
         did not fire (near misses, for ``lendwatch explain``)."""
-        raw = self.matcher.find(texts)
         anchored = self.anchored
+        raw = self.matcher.find(texts, anchored)
         if not any([anchored[r[3]] for r in raw]):
             return self.empty  # no rule can fire: the common case, decided cheaply
         hits = self.matcher.index_found(raw)
@@ -167,22 +182,29 @@ class Engine:
         anchors = self.anchors.intersection(hits.present)
         if not anchors:
             return outcome
-        weights = self.field_weights
+        present = hits.present
+        fired = outcome.fired
         for anchor in anchors:
             for cr in self.by_anchor[anchor]:
-                chosen, missing = self._select(cr, hits)
-                if chosen is None:
-                    if detail:
-                        outcome.missed.append(Missed(cr, hits.get(anchor)[0], missing))
-                    continue
-                veto = self._veto(cr, chosen, hits)
-                if veto is not None:
-                    outcome.vetoed.append(Vetoed(cr, veto[0], veto[1]))
-                    continue
-                field = max(h[0] for _, h in chosen)
-                outcome.fired.append(Fired(cr, chosen, field, cr.rule.weight * weights[field]))
-        if len(outcome.fired) > 1:
-            outcome.fired.sort(key=_rank)
+                chosen: tuple[tuple[int, Hit], ...]
+                if cr.simple:  # most rules: the anchor's first hit (title first, then earliest)
+                    chosen = ((anchor, hits.get(anchor)[0]),)
+                else:
+                    selected, missing = self._select(cr, hits)
+                    if selected is None:
+                        if detail:
+                            outcome.missed.append(Missed(cr, hits.get(anchor)[0], missing))
+                        continue
+                    chosen = selected
+                if cr.excluded and not cr.excluded.isdisjoint(present):
+                    veto = self._veto(cr, chosen, hits)
+                    if veto is not None:
+                        outcome.vetoed.append(Vetoed(cr, veto[0], veto[1]))
+                        continue
+                field = max([h[0] for _, h in chosen]) if len(chosen) > 1 else chosen[0][1][0]
+                fired.append(Fired(cr, chosen, field, cr.relevances[field]))
+        if len(fired) > 1:
+            fired.sort(key=_rank)
         return outcome
 
     def _candidates(self, cr: CompiledRule, hits: HitIndex) -> list[list[Hit]]:
@@ -244,4 +266,4 @@ class Engine:
 
 
 def _rank(f: Fired) -> tuple[bool, float, str]:
-    return (not f.rule.rule.flag, -f.relevance, f.rule.rule.name)
+    return (f.rule.never_flags, -f.relevance, f.rule.rule.name)

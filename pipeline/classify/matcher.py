@@ -118,17 +118,19 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.patterns)
 
-    def find(self, texts: Sequence[str]) -> list[Hit]:
+    def find(self, texts: Sequence[str], wanted: Sequence[bool] | None = None) -> list[Hit]:
         """Fold and scan the fields (title, summary, body) in one pass.
 
         The fields are joined with a separator no pattern contains, folded and scanned once;
-        offsets are then made relative to each field. ASCII edges are checked here.
+        offsets are then made relative to each field. ASCII edges are checked here. With
+        ``wanted`` (a flag per pattern), nothing is returned unless some pattern found is wanted:
+        the caller would discard the hits anyway, and most items stop here.
         """
         if not any(texts):
             return []
         joined = fold(SEPARATOR.join(texts))
         found = self._automaton.find_matches_as_indexes(joined, overlapping=True)
-        if not found:
+        if not found or (wanted is not None and not any([wanted[f[0]] for f in found])):
             return []
         edges = self._edges
         n = len(joined)

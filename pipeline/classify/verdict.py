@@ -121,7 +121,7 @@ def build(
                 f"but {m.rule.reason(m.missing)}"
             )
     if assessed is not None:
-        lines.append(assessed.arithmetic(scoring.high, scoring.medium))
+        lines.append(assessed.line)
     if doc_numbers:
         lines.append(f"document numbers: {', '.join(doc_numbers)}")
     lines.append(engine.version_line)
