@@ -119,6 +119,15 @@ class Engine:
         self.field_weights = tuple(ruleset.scoring.field_weights[f] for f in FIELDS)
         self.version_line = f"rules version {ruleset.version}"
         self.rules = tuple(self._compile(r) for r in ruleset.rules)
+        # Only these vocabularies' hits are ever listed (rule requirements, vetoes, weights).
+        self.matcher.group_only(
+            frozenset(v for cr in self.rules for v in cr.require)
+            | frozenset(ce.vocab for cr in self.rules for ce in cr.exclude)
+            | frozenset(
+                self.index[x.vocabulary.name]
+                for x in (*ruleset.authorities, *ruleset.doctypes, *ruleset.actions)
+            )
+        )
         by_anchor: dict[int, list[CompiledRule]] = {}
         for cr in self.rules:
             by_anchor.setdefault(cr.require[0], []).append(cr)
@@ -129,6 +138,12 @@ class Engine:
         self.empty = Outcome(HitIndex([], set(), ()), [], [], [])  # shared, never mutated
         # Match.kind per vocabulary: "term" for a topic's own terms, else the vocabulary's name.
         self.kinds = tuple("term" if v.kind == "topic" else v.name for v in self.vocabs)
+        # (pattern, vocabulary) -> "'term' in ", the start of every "where" in explanations.
+        self.leads: dict[tuple[int, int], str] = {
+            (pid, v): f"{term!r} in "
+            for pid, terms in enumerate(self.matcher.canonical)
+            for v, term in terms.items()
+        }
 
     def term(self, vocab: int, hit: Hit) -> str:
         """The canonical term of ``vocab`` that ``hit`` matched."""

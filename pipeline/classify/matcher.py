@@ -35,17 +35,28 @@ def _is_word(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+# ``_is_word`` as a set: a membership test is cheaper than two method calls in the scan loop.
+_WORD = frozenset(chr(c) for c in range(128) if _is_word(chr(c)))
+
+
 class HitIndex:
     """One item's matches; the hits of a vocabulary are gathered when first asked for."""
 
-    __slots__ = ("_lists", "_vocab_sets", "present", "raw")
+    __slots__ = ("_grouped", "_lists", "_vocab_sets", "present", "raw")
 
     def __init__(
-        self, raw: list[Hit], present: set[int], vocab_sets: tuple[frozenset[int], ...]
+        self,
+        raw: list[Hit],
+        present: set[int],
+        vocab_sets: tuple[frozenset[int], ...],
+        grouped: tuple[tuple[int, ...], ...] | None = None,
     ) -> None:
         self.raw = raw
         self.present = present  # vocabularies with at least one hit
         self._vocab_sets = vocab_sets
+        # Per pattern, the vocabularies worth grouping (those some rule or weight asks for);
+        # None: all of them.
+        self._grouped = grouped
         self._lists: dict[int, list[Hit]] | None = None
 
     def __contains__(self, vocab: int) -> bool:
@@ -62,15 +73,23 @@ class HitIndex:
         lists = self._lists
         if lists is None:
             lists = self._lists = {}
-            vocab_sets = self._vocab_sets
+            groups = self._grouped or self._vocab_sets
             for hit in self.raw:
-                for v in vocab_sets[hit[3]]:
+                for v in groups[hit[3]]:
                     bucket = lists.get(v)
                     if bucket is None:
                         lists[v] = [hit]
                     else:
                         bucket.append(hit)
-        return lists.get(vocab, _NO_HITS)
+        found = lists.get(vocab)
+        if found is not None:
+            return found
+        if self._grouped is None or vocab not in self.present:
+            return _NO_HITS
+        # A vocabulary nobody was expected to ask for: gather it now.
+        vocab_sets = self._vocab_sets
+        found = lists[vocab] = [h for h in self.raw if vocab in vocab_sets[h[3]]]
+        return found
 
 
 _NO_HITS: list[Hit] = []
@@ -102,8 +121,17 @@ class Matcher:
         self.masking: tuple[bool, ...] = tuple(not masks.isdisjoint(v) for v in self.vocab_sets)
         self.topical: tuple[frozenset[int], ...] = tuple(v & topics for v in self.vocab_sets)
         self.has_masks = bool(masks)
+        self.grouped: tuple[tuple[int, ...], ...] | None = None
+        # A topic hit can only be inside a longer one if its pattern occurs in that one's
+        # pattern (+ "s", the accepted plural): the others never need the containment check.
+        tops = [(p, t) for p, t in zip(self.patterns, self.topical, strict=True) if t]
+        self.containable: tuple[bool, ...] = tuple(
+            bool(t)
+            and any(o != p and not to <= t and p in o + "s" for o, to in tops)
+            for p, t in zip(self.patterns, self.topical, strict=True)
+        )
         self.special: tuple[bool, ...] = tuple(
-            m or bool(t) for m, t in zip(self.masking, self.topical, strict=True)
+            m or c for m, c in zip(self.masking, self.containable, strict=True)
         )
         # Boundary checks: 1 = check start, 2 = check end (ASCII alphanumeric edges only).
         self._edges: tuple[int, ...] = tuple(
@@ -117,6 +145,10 @@ class Matcher:
 
     def __len__(self) -> int:
         return len(self.patterns)
+
+    def group_only(self, vocabs: frozenset[int]) -> None:
+        """Group hits by these vocabularies only (the others are still in ``present``)."""
+        self.grouped = tuple(tuple(sorted(v & vocabs)) for v in self.vocab_sets)
 
     def find(self, texts: Sequence[str], wanted: Sequence[bool] | None = None) -> list[Hit]:
         """Fold and scan the fields (title, summary, body) in one pass.
@@ -133,6 +165,7 @@ class Matcher:
         if not found or (wanted is not None and not any([wanted[f[0]] for f in found])):
             return []
         edges = self._edges
+        word = _WORD
         n = len(joined)
         first = len(texts[0])  # the separator after the title
         second = first + 1 + len(texts[1]) if len(texts) > 2 else n
@@ -143,10 +176,10 @@ class Matcher:
                 edge = edges[pid]
                 if edge & 1 and start > 0:
                     before = joined[start - 1]
-                    if _is_word(before) or (before == "." and joined[start].isdigit()):
+                    if before in word or (before == "." and joined[start].isdigit()):
                         continue
-                if edge & 2 and end < n and _is_word(joined[end]):
-                    if joined[end] != "s" or (end + 1 < n and _is_word(joined[end + 1])):
+                if edge & 2 and end < n and joined[end] in word:
+                    if joined[end] != "s" or (end + 1 < n and joined[end + 1] in word):
                         continue
                     end += 1
             if start < first:
@@ -164,13 +197,13 @@ class Matcher:
     def index_found(self, raw: list[Hit]) -> HitIndex:
         """``index`` for the result of ``find``."""
         if not raw:
-            return HitIndex([], set(), self.vocab_sets)
+            return HitIndex([], set(), self.vocab_sets, self.grouped)
         vocab_sets = self.vocab_sets
         special = self.special
         if any([special[r[3]] for r in raw]):
             raw = self._clean(raw)
         present: set[int] = set().union(*[vocab_sets[r[3]] for r in raw])
-        return HitIndex(raw, present, vocab_sets)
+        return HitIndex(raw, present, vocab_sets, self.grouped)
 
     def _clean(self, raw: list[Hit]) -> list[Hit]:
         """Apply masks, then drop topic hits inside longer hits of other topics."""
@@ -186,10 +219,12 @@ class Matcher:
                 ]
         topical = self.topical
         tops = [r for r in raw if topical[r[3]]]
-        if len(tops) > 1:
+        containable = self.containable
+        inner = [r for r in tops if containable[r[3]]]
+        if inner and len(tops) > 1:
             drop = {
                 r
-                for r in tops
+                for r in inner
                 for o in tops
                 if o[0] == r[0]
                 and o[1] <= r[1]

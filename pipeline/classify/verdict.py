@@ -13,7 +13,7 @@ from pipeline.classify.authority import ENFORCEMENT, Assessment
 from pipeline.classify.engine import Engine, Fired, Outcome
 from pipeline.classify.matcher import Hit
 from pipeline.classify.rules import FIELDS
-from pipeline.models import Match, Verdict
+from pipeline.models import Match, Severity, Verdict
 
 
 def snippet(text: str, start: int, end: int, context: int) -> str:
@@ -28,9 +28,12 @@ def _where(term: str, h: Hit) -> str:
     return f"{term!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]"
 
 
-def _fired_line(engine: Engine, f: Fired) -> str:
-    term = engine.term
-    terms = ", ".join([_where(term(v, h), h) for v, h in f.hits])
+def _fired_line(leads: dict[tuple[int, int], str], f: Fired) -> str:
+    if len(f.hits) == 1:  # most rules: one term
+        v, h = f.hits[0]
+        terms = f"{leads[h[3], v]}{FIELDS[h[0]]} [{h[1]}:{h[2]}]"
+    else:
+        terms = ", ".join([f"{leads[h[3], v]}{FIELDS[h[0]]} [{h[1]}:{h[2]}]" for v, h in f.hits])
     return f.rule.head + terms + f.rule.tails[f.field]
 
 
@@ -105,7 +108,9 @@ def build(
     scoring = engine.ruleset.scoring
     ranked = [*split.strong, *split.weak, *split.neighbours]
     lines = [_headline(split, outcome, scoring.min_relevance)]
-    lines.extend(_fired_line(engine, f) for f in ranked)
+    leads = engine.leads
+    for f in ranked:
+        lines.append(_fired_line(leads, f))
     for v in outcome.vetoed:
         unless = v.exclusion.exclusion.unless
         cancel = f" (and none of {', '.join(unless)} matched)" if unless else ""
@@ -139,18 +144,23 @@ def build(
     for f in split.neighbours:
         if f.rule.rule.topic not in topics:
             topics.append(f.rule.rule.topic)
-    flagged = assessed is not None
+    if assessed is not None:
+        severity: Severity | None = assessed.severity
+        score = assessed.score
+        authority = assessed.authority
+    else:
+        severity = authority = None
+        score = max([f.relevance for f in ranked]) if ranked else 0.0
+    # Positional: the fields of Verdict in order (keyword parsing costs more, once per item).
     return Verdict(
-        flagged=flagged,
-        severity=assessed.severity if assessed is not None else None,
-        score=assessed.score
-        if assessed is not None
-        else max((f.relevance for f in ranked), default=0.0),
-        topics=tuple(topics),
-        matches=matches(engine, outcome, ranked),
-        explanation=tuple(lines),
-        authority=assessed.authority if assessed is not None else None,
-        doc_numbers=doc_numbers,
-        snippet=snip,
-        rules_version=version,
+        assessed is not None,
+        severity,
+        score,
+        tuple(topics),
+        matches(engine, outcome, ranked),
+        tuple(lines),
+        authority,
+        doc_numbers,
+        snip,
+        version,
     )
