@@ -123,9 +123,9 @@ class Engine:
         self.matcher.group_only(
             frozenset(v for cr in self.rules for v in cr.require)
             | frozenset(ce.vocab for cr in self.rules for ce in cr.exclude)
+            | frozenset(self.index[a.vocabulary.name] for a in ruleset.authorities)
             | frozenset(
-                self.index[x.vocabulary.name]
-                for x in (*ruleset.authorities, *ruleset.doctypes, *ruleset.actions)
+                self.index[w.vocabulary.name] for w in (*ruleset.doctypes, *ruleset.actions)
             )
         )
         by_anchor: dict[int, list[CompiledRule]] = {}

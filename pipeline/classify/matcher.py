@@ -126,8 +126,7 @@ class Matcher:
         # pattern (+ "s", the accepted plural): the others never need the containment check.
         tops = [(p, t) for p, t in zip(self.patterns, self.topical, strict=True) if t]
         self.containable: tuple[bool, ...] = tuple(
-            bool(t)
-            and any(o != p and not to <= t and p in o + "s" for o, to in tops)
+            bool(t) and any(o != p and not to <= t and p in o + "s" for o, to in tops)
             for p, t in zip(self.patterns, self.topical, strict=True)
         )
         self.special: tuple[bool, ...] = tuple(
