@@ -87,8 +87,12 @@ class Item:
 
     @property
     def content_hash(self) -> str:
-        """Hash of what a reader sees; a change means the item was edited."""
-        blob = "\x1f".join((self.title, self.summary, self.body, self.url or ""))
+        """Hash of what the list gives (title, summary, link); a change means an edit.
+
+        The body is left out: detail pages are fetched for new items only, so a later fetch
+        of the same item comes without it, and that is not an edit.
+        """
+        blob = "\x1f".join((self.title, self.summary, self.url or ""))
         return hashlib.sha1(blob.encode("utf-8")).hexdigest()
 
 

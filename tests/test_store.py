@@ -137,3 +137,15 @@ def test_fts_index_stays_consistent_through_edits_and_pruning(tmp_path: Path) ->
     assert search(db, "暂行办法") == []
     assert search(db, "old body") == []
     db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+
+
+def test_a_refetch_without_the_detail_body_keeps_the_stored_body(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "x.db")
+    save_items(db, [item("1", "助贷新规", body="第一条 为规范助贷业务")])
+    again = save_items(db, [item("1", "助贷新规")])  # list page only: no body
+    assert not again.updated and again.unchanged == 1
+    edited = save_items(db, [item("1", "助贷新规（修订）")])
+    (changed,) = edited.updated
+    assert changed.body == "第一条 为规范助贷业务"  # what the classifier sees again
+    stored = get_item(db, item("1", "").id)
+    assert stored is not None and stored.body == "第一条 为规范助贷业务"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -195,18 +195,21 @@ def save_items(
     by_id: dict[str, Item] = {}
     for item in items:  # a feed may list the same entry twice: keep the first
         by_id.setdefault(item.id, item)
-    existing: dict[str, str] = {}
+    existing: dict[str, tuple[str, str]] = {}
     ids = list(by_id)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in db.execute(f"SELECT id, content_hash FROM items WHERE id IN ({marks})", chunk):
-            existing[row[0]] = row[1]
+        sql = f"SELECT id, content_hash, body FROM items WHERE id IN ({marks})"
+        for row in db.execute(sql, chunk):
+            existing[row[0]] = (row[1], row[2])
     new: list[Item] = []
     updated: list[Item] = []
     unchanged: list[str] = []
     with transaction(db) as conn:
         for iid, item in by_id.items():
+            if iid in existing and not item.body and existing[iid][1]:
+                item = replace(item, body=existing[iid][1])  # keep the detail page's body
             record = {
                 "id": iid,
                 "source_id": item.source_id,
@@ -229,7 +232,7 @@ def save_items(
                     list(record.values()),
                 )
                 new.append(item)
-            elif existing[iid] != item.content_hash:
+            elif existing[iid][0] != item.content_hash:
                 record["updated_at"] = now_s
                 sets = ", ".join(f"{k} = ?" for k in record if k != "id")
                 conn.execute(
