@@ -95,6 +95,28 @@ class HitIndex:
 _NO_HITS: list[Hit] = []
 
 
+def _check_edges(
+    joined: str, found: list[tuple[int, int, int]], edges: tuple[int, ...]
+) -> list[tuple[int, int, int]]:
+    """Drop ASCII matches inside a word; extend one followed by a plural "s" over it."""
+    word = _WORD
+    n = len(joined)
+    out: list[tuple[int, int, int]] = []
+    for pid, start, end in found:
+        edge = edges[pid]
+        if edge:
+            if edge & 1 and start > 0:
+                before = joined[start - 1]
+                if before in word or (before == "." and joined[start].isdigit()):
+                    continue
+            if edge & 2 and end < n and joined[end] in word:
+                if joined[end] != "s" or (end + 1 < n and joined[end + 1] in word):
+                    continue
+                end += 1
+        out.append((pid, start, end))
+    return out
+
+
 class Matcher:
     """Maps folded patterns to the vocabularies (and canonical terms) that own them."""
 
@@ -164,30 +186,20 @@ class Matcher:
         if not found or (wanted is not None and not any([wanted[f[0]] for f in found])):
             return []
         edges = self._edges
-        word = _WORD
-        n = len(joined)
+        if any([edges[f[0]] for f in found]):  # ASCII patterns: most CJK items have none
+            found = _check_edges(joined, found, edges)
         first = len(texts[0])  # the separator after the title
-        second = first + 1 + len(texts[1]) if len(texts) > 2 else n
-        out: list[Hit] = []
-        append = out.append
-        for pid, start, end in found:
-            if edges[pid]:
-                edge = edges[pid]
-                if edge & 1 and start > 0:
-                    before = joined[start - 1]
-                    if before in word or (before == "." and joined[start].isdigit()):
-                        continue
-                if edge & 2 and end < n and joined[end] in word:
-                    if joined[end] != "s" or (end + 1 < n and joined[end + 1] in word):
-                        continue
-                    end += 1
-            if start < first:
-                append((0, start, end, pid))
-            elif start < second:
-                append((1, start - first - 1, end - first - 1, pid))
-            else:
-                append((2, start - second - 1, end - second - 1, pid))
-        return out
+        second = first + 1 + len(texts[1]) if len(texts) > 2 else len(joined)
+        a, b = first + 1, second + 1
+        # A comprehension: about half the cost of a loop with append.
+        return [
+            (0, s, e, pid)
+            if s < first
+            else (1, s - a, e - a, pid)
+            if s < second
+            else (2, s - b, e - b, pid)
+            for pid, s, e in found
+        ]
 
     def index(self, texts: Sequence[str]) -> HitIndex:
         """All hits of the fields, masks and topic containment applied."""
