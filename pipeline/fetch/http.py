@@ -4,6 +4,7 @@ conditional GET, http(s) only and bounded redirects. Parsing is delegated to the
 ``parse.result``; a source's failure becomes its ``SourceResult``, never an exception.
 
     httpx.TimeoutException / NetworkError / RemoteProtocolError  -> retried, then "error"
+    attempt over its overall deadline (timeout_seconds)            -> retried, then "error"
     HTTP 429, 500, 502, 503, 504                                   -> retried, then "error"
     challenge page (any status), HTTP 412                          -> "blocked"   (parse/detect)
     wrong format, shell, too few items                             -> "layout-changed" (parse)
@@ -167,15 +168,23 @@ async def _attempt(
     headers: Mapping[str, str],
     body: str | None,
 ) -> Fetched:
-    timeout = httpx.Timeout(source.timeout_seconds, connect=min(10.0, source.timeout_seconds))
+    limit = source.timeout_seconds
+    timeout = httpx.Timeout(limit, connect=min(10.0, limit))
     try:
-        async with client.stream(
-            source.method, url, headers=headers, content=body, timeout=timeout
-        ) as response:
+        # httpx's timeouts are per operation: a server sending a byte every few seconds would
+        # never trip them. The deadline bounds the whole attempt (connect, headers, body).
+        async with (
+            asyncio.timeout(limit),
+            client.stream(
+                source.method, url, headers=headers, content=body, timeout=timeout
+            ) as response,
+        ):
             status = response.status_code
             content = b"" if status == 304 else await _read_capped(response, source)
             final = str(response.url)
             resp_headers = {k.lower(): v for k, v in response.headers.items()}
+    except TimeoutError as e:
+        raise _Transient(f"timed out after {limit:g}s reading the response") from e
     except httpx.TooManyRedirects as e:
         raise FetchError(source.id, f"too many redirects: {e}") from e
     except httpx.UnsupportedProtocol as e:
