@@ -4,9 +4,11 @@ events told once each; chat webhooks through apprise (a loopback HTTP server as 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
 from pipeline.config import NotifyConfig, Recipient
@@ -172,7 +174,8 @@ def test_chat_webhook_gets_short_text_and_never_blocks_mail(
     sample_items(db)
     report = send_alerts(db, config, now=NOW)
     assert (report.sent, report.notified, report.failed) == (1, 1, 1)
-    assert "notify json://127.0.0.1" in report.errors[0] and "/broken" not in report.errors[0]
+    assert report.errors[0].startswith("notify json (ding): ")
+    assert "/broken" not in report.errors[0] and "127.0.0.1" not in report.errors[0]
     [hit] = http_server.hits("/hook")
     posted = json.loads(hit.body)
     assert posted["title"] == "借贷监测:"
@@ -197,4 +200,46 @@ def test_alert_without_email_goes_to_outbox(tmp_path: Path) -> None:
     assert report.written == 1
     assert report.paths[0].name.startswith("alert-20261128-080000-")
     assert alerted(db) == {"2026-12", "a-88231", "n-5521"}
+    db.close()
+
+
+def test_webhook_tokens_never_reach_the_log_or_the_report(
+    tmp_path: Path,
+    smtp_server: SMTPTestServer,
+    http_server: HTTPTestServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """For dingtalk://TOKEN/, wecombot://KEY and feishu://TOKEN the host is the secret: errors
+    and log lines name the scheme and the configured name only; apprise's own log lines
+    (which print the token and the request URL) are scrubbed too."""
+    http_server.routes["/hook/S3cretJsonPathToken"] = Route(b"down", status=500)
+    secrets = ("S3cretDingTalkTok", "S3cretWeComKey", "S3cretFeishuTok", "S3cretJsonPathToken")
+    hooks = [
+        # tokens apprise rejects (no request leaves the machine); apprise logs them verbatim
+        NotifyConfig(url=f"dingtalk://{secrets[0]}!x/", name="ops-ding"),
+        NotifyConfig(url=f"wecombot://{secrets[1]}!x"),
+        NotifyConfig(url=f"feishu://{secrets[2]}!x", name="risk-feishu"),
+        # a real post that fails: urllib3 logs the request path
+        NotifyConfig(url=f"json://{http_server.host}:{http_server.port}/hook/{secrets[3]}"),
+    ]
+    email = smtp_config(smtp_server.host, smtp_server.port)
+    config = make_config(tmp_path, email=email, notify=hooks)
+    db = database(config)
+    sample_items(db)
+    caplog.set_level(logging.DEBUG)
+    report = send_alerts(db, config, now=NOW)
+    assert (report.sent, report.failed) == (1, 4)
+    assert len(http_server.hits(f"/hook/{secrets[3]}")) == 1  # the post was really made
+    assert sorted(e.split(":")[0] for e in report.errors) == [
+        "notify dingtalk (ops-ding)",
+        "notify feishu (risk-feishu)",
+        "notify json",
+        "notify wecombot",
+    ]
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert "apprise" in logged and "did not accept" in logged  # the log did record them
+    stored = [d.last_error or "" for d in list_deliveries(db, statuses=["failed"])]
+    for secret in secrets:
+        assert secret not in logged, secret
+        assert not any(secret in e for e in (*report.errors, *stored)), secret
     db.close()

@@ -72,6 +72,11 @@ def _stem(config: Config, kind: str, when: datetime, tail: str) -> str:
     return f"{kind}-{local:%Y%m%d-%H%M%S}-{tail}"
 
 
+def notify_name(target: str) -> str:
+    """The label in a chat target's key (``notify:<name or scheme>:<hash>``)."""
+    return target.split(":", 1)[1].rpartition(":")[0] if target.startswith("notify:") else ""
+
+
 def _attempt(
     db: sqlite_utils.Database, config: Config, d: Delivery, now: datetime
 ) -> DeliveryReport:
@@ -79,7 +84,7 @@ def _attempt(
     try:
         if d.channel == "notify":
             title, _, body = d.payload.decode("utf-8").partition("\n")
-            notify_send(d.recipients[0], title, body)
+            notify_send(d.recipients[0], title, body, name=notify_name(d.target))
             mark_sent(db, d.id, now)
             return DeliveryReport(d.kind, notified=1)
         if d.channel == "smtp" and config.email is not None:
