@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from pipeline.errors import LockError
+from pipeline.errors import LockError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,11 @@ class DataDirLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as e:
-            raise LockError(f"cannot open the lock file {self.path}: {e.strerror or e}") from e
+        except OSError as e:  # not a lock conflict: the data directory itself is unusable
+            raise StoreError(
+                f"data directory {self.path.parent} unusable: cannot open the lock file "
+                f"{self.path}: {e.strerror or e}"
+            ) from e
         try:
             _flock_patiently(fd)
         except OSError as e:

@@ -233,3 +233,34 @@ def test_run_fetch_and_digest_refuse_while_another_process_holds_the_data_dir(
     assert http_server.requests == [] and smtp_server.messages == []
     assert lendwatch(config, "run").returncode == 0
     assert len(smtp_server.messages) == 1
+
+
+def test_broken_rules_exit_2_before_anything_is_fetched(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
+) -> None:
+    serve_feeds(http_server)
+    config = write_config(tmp_path, http_server, smtp_server)
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[meta]\nversion = "x"\n[topics.a]\ncolour = "red"\n', encoding="utf-8")
+    text = config.read_text(encoding="utf-8").replace(str(ROOT / "rules.toml"), str(rules))
+    config.write_text(text, encoding="utf-8")
+    for command in ("run", "fetch", "check-config", "daemon"):
+        result = lendwatch(config, command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "invalid rules" in result.stderr and "Traceback" not in result.stderr
+        assert str(rules) in result.stderr
+    assert http_server.requests == [] and smtp_server.messages == []
+
+
+def test_unusable_data_dir_exits_3(tmp_path: Path, http_server: HTTPTestServer) -> None:
+    (tmp_path / "not-a-dir").write_text("a file where the data dir should be")
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[settings]\ndata_dir = "not-a-dir/data"\nrules = "{ROOT / "rules.toml"}"\n'
+        f'[[sources]]\nid = "a"\nname = "A"\nkind = "rss"\nurl = "{http_server.url("/a")}"\n',
+        encoding="utf-8",
+    )
+    for command in ("run", "fetch"):
+        result = lendwatch(config, command)
+        assert result.returncode == 3, (command, result.stderr)
+        assert "not-a-dir" in result.stderr and "Traceback" not in result.stderr

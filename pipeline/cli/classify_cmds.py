@@ -14,7 +14,7 @@ import click
 
 from pipeline.classify import Classifier
 from pipeline.classify.evaluate import EvalReport, Scored, evaluate, source_hints
-from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILURE, database, fail, load
+from pipeline.cli.common import EXIT_FAILURE, database, fail, load, load_rules
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.models import Source, Verdict
@@ -29,21 +29,11 @@ RULES_OPTION = click.option(
 )
 
 
-def _classifier(path: Path) -> Classifier:
-    try:
-        return Classifier.from_file(path)
-    except ConfigError as e:
-        click.echo("lendwatch: invalid rules:", err=True)
-        for problem in e.problems:
-            click.echo(f"  - {problem}", err=True)
-        raise SystemExit(EXIT_CONFIG) from e
-
-
 def _setup(ctx: click.Context, rules_path: Path | None) -> tuple[Classifier, Config | None]:
     """The classifier, and the configuration when there is one (needed without --rules)."""
     if rules_path is None:
         loaded = load(ctx)
-        return _classifier(loaded.settings.rules), loaded
+        return load_rules(loaded.settings.rules), loaded
     config_path = Path(ctx.obj["config_path"])
     config: Config | None = None
     if config_path.exists():
@@ -51,7 +41,7 @@ def _setup(ctx: click.Context, rules_path: Path | None) -> tuple[Classifier, Con
             config = load_config(config_path)
         except ConfigError:
             config = None  # --rules given: the sources are only needed for "source" lookups
-    return _classifier(rules_path), config
+    return load_rules(rules_path), config
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +226,7 @@ def _print_verdict(v: Verdict) -> None:
 def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: bool) -> None:
     """Show why a stored item was or was not flagged (ITEM_ID or a unique prefix)."""
     config = load(ctx)
-    classifier = _classifier(rules_path or config.settings.rules)
+    classifier = load_rules(rules_path or config.settings.rules)
     db = database(config)
     try:
         item = get_item(db, item_id)
@@ -302,7 +292,7 @@ def reclassify(
 ) -> None:
     """Re-run the current rules over stored items; store the verdicts and report changes."""
     config = load(ctx)
-    classifier = _classifier(rules_path or config.settings.rules)
+    classifier = load_rules(rules_path or config.settings.rules)
     db = database(config)
     try:
         since_utc = since.replace(tzinfo=UTC) if since is not None else None

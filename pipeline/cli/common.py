@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn
 
 import click
 import sqlite_utils
 
+from pipeline.classify import Classifier
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, LockError, StoreError
 from pipeline.lock import DataDirLock
@@ -51,10 +53,23 @@ def exclusive(config: Config) -> Iterator[None]:
         lock.acquire()
     except LockError as e:
         fail(str(e), EXIT_LOCKED)
+    except StoreError as e:
+        fail(str(e), EXIT_STORE)
     try:
         yield
     finally:
         lock.release()
+
+
+def load_rules(path: Path) -> Classifier:
+    """Load the classifier rules; on error print every problem and exit 2."""
+    try:
+        return Classifier.from_file(path)
+    except ConfigError as e:
+        click.echo("lendwatch: invalid rules:", err=True)
+        for problem in e.problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(EXIT_CONFIG) from e
 
 
 def database(config: Config) -> sqlite_utils.Database:

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from pipeline.cli.common import EXIT_FAILURE, EXIT_STORE, database, exclusive, fail, load
+from pipeline.cli.common import (
+    EXIT_FAILURE,
+    EXIT_STORE,
+    database,
+    exclusive,
+    fail,
+    load,
+    load_rules,
+)
 from pipeline.config import Config
 from pipeline.digest import send_alerts, send_digest
 from pipeline.errors import DeliveryError, StoreError
@@ -18,9 +26,10 @@ from pipeline.store import iter_items
 
 
 def _cycle(config: Config, *, alerts: bool) -> RunReport:
+    classifier = load_rules(config.settings.rules)  # before any fetch: broken rules exit 2
     db = database(config)
     try:
-        report = run_cycle(config, db)
+        report = run_cycle(config, db, classifier=classifier)
         if alerts:
             send_alerts(db, config)
     except StoreError as e:
@@ -146,8 +155,8 @@ def check_config(ctx: click.Context) -> None:
         click.echo(
             f"  {src.id:<28} {src.kind:<5} every {every:<6} {src.authority:<11} {src.url}{state}"
         )
-    if not s.rules.exists():
-        fail(f"rules file not found: {s.rules}", EXIT_FAILURE)
+    rules = load_rules(s.rules)
+    click.echo(f"rules {rules.version}: valid")
 
 
 COMMANDS: list[click.Command] = [run, fetch, export_, check_config]

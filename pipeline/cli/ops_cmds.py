@@ -19,16 +19,16 @@ import sqlite_utils
 
 from pipeline.cli.common import (
     EXIT_CONFIG,
-    EXIT_LOCKED,
     EXIT_STORE,
     database,
+    exclusive,
     fail,
     load,
+    load_rules,
 )
 from pipeline.config import Config
-from pipeline.errors import ConfigError, LockError, StoreError
+from pipeline.errors import StoreError
 from pipeline.lock import DataDirLock
-from pipeline.run import load_classifier
 from pipeline.schedule import (
     NEXT_RUN_PREFIX,
     SHUTDOWN_GRACE,
@@ -63,37 +63,29 @@ def daemon(ctx: click.Context, grace: float) -> None:
     4 another daemon holds the data directory.
     """
     config = load(ctx)
-    try:
-        load_classifier(config)
-    except ConfigError as e:
-        click.echo("lendwatch: invalid rules:", err=True)
-        for problem in e.problems:
-            click.echo(f"  - {problem}", err=True)
-        raise SystemExit(EXIT_CONFIG) from e
-    lock = DataDirLock(config.settings.data_dir)
-    try:
-        lock.acquire()
-    except LockError as e:
-        fail(str(e), EXIT_LOCKED)
-    try:
-        database(config).close()  # migrate once, up front; exit 3 if unusable
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("received %s", signal.Signals(signum).name)
-            stop.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        try:
-            clean = Daemon(config, grace=grace).run(stop)
-        except StoreError as e:
-            fail(str(e), EXIT_STORE)
-    finally:
-        lock.release()
+    load_rules(config.settings.rules)  # refuse to start on broken rules
+    with exclusive(config):
+        clean = _serve(config, grace)
     if not clean:  # a job thread is stuck in I/O: do not wait for it at interpreter exit
         logging.shutdown()
         os._exit(0)
+
+
+def _serve(config: Config, grace: float) -> bool:
+    """Run the scheduler until a signal; False when a job was still stuck at the end."""
+    database(config).close()  # migrate once, up front; exit 3 if unusable
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        return Daemon(config, grace=grace).run(stop)
+    except StoreError as e:
+        fail(str(e), EXIT_STORE)
 
 
 # ---------------------------------------------------------------------------------------------
