@@ -87,12 +87,16 @@ def test_classify_bad_lines_are_reported_and_skipped(tmp_path: Path) -> None:
     )
     code, out, err = invoke(tmp_path / "absent.toml", classify, "--rules", str(RULES), stdin=stdin)
     assert code == 1
-    assert [json.loads(x)["id"] for x in out.splitlines()] == ["ok1", "ok2"]
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [r["id"] for r in rows] == ["ok1", None, None, "x", "y", "ok2"]  # one per input
+    assert [r.get("line") for r in rows] == [None, 2, 3, 4, 5, None]
+    assert "flagged" in rows[0] and "flagged" in rows[5]
+    assert rows[3]["error"] == "'title' must be a string" and "flagged" not in rows[3]
     assert "line 2: not JSON" in err
     assert "line 3: missing 'id'" in err
     assert "line 4: 'title' must be a string" in err
     assert "line 5: unknown source 'nowhere'" in err
-    assert "4 bad line(s) skipped" in err
+    assert "4 bad line(s) not classified" in err
 
 
 def test_classify_looks_up_the_source_issuer(tmp_path: Path) -> None:

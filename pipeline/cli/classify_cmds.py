@@ -88,12 +88,21 @@ def _parse_input(raw: str, sources: Mapping[str, Source] | None) -> _Input:
     )
 
 
+def _id_of(raw: str) -> object:
+    """The input's id when the line is a JSON object that has one, else None."""
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    return record.get("id") if isinstance(record, dict) else None
+
+
 @click.command()
 @RULES_OPTION
 @click.option("--detail", is_flag=True, help="Also explain rules that nearly matched.")
 @click.pass_context
 def classify(ctx: click.Context, rules_path: Path | None, detail: bool) -> None:
-    """Classify JSON lines from stdin; write one JSON verdict line per good input line.
+    """Classify JSON lines from stdin; write one JSON verdict line per input line.
 
     \b
     Input:  {"id": ..., "title": "...", "summary"?: "...", "body"?: "...",
@@ -102,9 +111,10 @@ def classify(ctx: click.Context, rules_path: Path | None, detail: bool) -> None:
     Output: {"id", "flagged", "severity", "score", "topics", "matches", "explanation",
              "authority", "doc_numbers", "snippet", "rules_version"}
 
-    A bad line is reported on stderr with its line number, produces no output line, and does
-    not stop the others. Exit status: 0 if every line was classified, 1 if any line was bad,
-    2 if the rules or the configuration are invalid. No database is needed.
+    A bad line gives {"id" (or null), "line", "error"} instead, is reported on stderr with its
+    line number too, and does not stop the others: one output line per non-blank input line.
+    Exit status: 0 if every line was classified, 1 if any line was bad, 2 if the rules or the
+    configuration are invalid. No database is needed.
     """
     classifier, config = _setup(ctx, rules_path)
     sources = {s.id: s for s in config.sources} if config is not None else None
@@ -117,6 +127,9 @@ def classify(ctx: click.Context, rules_path: Path | None, detail: bool) -> None:
         except ValueError as e:
             bad += 1
             click.echo(f"lendwatch: line {number}: {e}", err=True)
+            # still one output line per input line, so outputs pair with inputs by position
+            error = {"id": _id_of(raw), "line": number, "error": str(e)}
+            click.echo(json.dumps(error, ensure_ascii=False))
             continue
         verdict = classifier.classify(
             item.title,
@@ -128,7 +141,7 @@ def classify(ctx: click.Context, rules_path: Path | None, detail: bool) -> None:
         )
         click.echo(json.dumps({"id": item.id, **verdict.to_dict()}, ensure_ascii=False))
     if bad:
-        click.echo(f"lendwatch: {bad} bad line(s) skipped", err=True)
+        click.echo(f"lendwatch: {bad} bad line(s) not classified", err=True)
         raise SystemExit(EXIT_FAILURE)
 
 
