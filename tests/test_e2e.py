@@ -264,3 +264,22 @@ def test_unusable_data_dir_exits_3(tmp_path: Path, http_server: HTTPTestServer) 
         result = lendwatch(config, command)
         assert result.returncode == 3, (command, result.stderr)
         assert "not-a-dir" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_since_reads_the_date_in_the_configured_timezone(
+    tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
+) -> None:
+    serve_feeds(http_server)
+    config = write_config(tmp_path, http_server, smtp_server)
+    assert lendwatch(config, "fetch").returncode == 0
+    # The CN items are 09:30, 10:00 and 11:00 Beijing time on 27 Nov; the EN item is 23:00
+    # Beijing time on the 26th. Read as UTC, "since 10:30" would exclude all of them.
+    since = [
+        json.loads(x)["title"]
+        for x in lendwatch(config, "export", "--since", "2026-11-27").stdout.splitlines()
+    ]
+    assert len(since) == 3 and not any("child tax credit" in t for t in since)
+    later = lendwatch(config, "export", "--since", "2026-11-27T10:30:00").stdout.splitlines()
+    assert [json.loads(x)["title"] for x in later] == [
+        "【有奖】东风已至？草船借箭300只！沪深300“尚能饭否”？"
+    ]

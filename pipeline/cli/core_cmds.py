@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -103,7 +103,8 @@ def _run(config: Config) -> None:
 @click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-    help="Items published (or first seen, when undated) on or after this date (UTC).",
+    help="Items published (or first seen, when undated) on or after this date, read in"
+    " [settings] timezone.",
 )
 @click.pass_context
 def export_(ctx: click.Context, flagged: bool, since: datetime | None) -> None:
@@ -111,7 +112,7 @@ def export_(ctx: click.Context, flagged: bool, since: datetime | None) -> None:
     config = load(ctx)
     db = database(config)
     try:
-        since_utc = since.replace(tzinfo=UTC) if since is not None else None
+        since_utc = since.replace(tzinfo=config.settings.tz) if since is not None else None
         for item in iter_items(db, flagged_only=flagged, since=since_utc):
             click.echo(json.dumps(item.to_export(), ensure_ascii=False))
     finally:
