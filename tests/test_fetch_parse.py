@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.fetch.parse import parse, result
-from pipeline.models import Fetched, Source
+from pipeline.models import Fetched, Item, Source
 from tests.test_sources_golden import SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
@@ -145,3 +145,52 @@ def test_not_modified_has_nothing_to_parse() -> None:
 def test_min_items_zero_allows_an_empty_list() -> None:
     source = replace(SOURCES["pboc-news"], min_items=0)
     assert result(fetched("bad-empty-list.html", source), source).status == "ok"
+
+
+def _feed(*entries: tuple[str, str, str | None]) -> bytes:
+    items = "".join(
+        f"<item><title>{title}</title><link>{link}</link>"
+        + (f"<guid isPermaLink='false'>{guid}</guid>" if guid is not None else "")
+        + "</item>"
+        for title, link, guid in entries
+    )
+    return f"<?xml version='1.0'?><rss version='2.0'><channel>{items}</channel></rss>".encode()
+
+
+def _rss_items(content: bytes) -> list[Item]:
+    source = SOURCES["fca-news"]
+    return parse(replace(fetched("fca-news.xml", source), content=content), source)
+
+
+def test_an_entry_without_guid_does_not_rekey_the_others() -> None:
+    old = [
+        ("Rule one", "https://example.org/1", "urn:fca:1"),
+        ("Rule two", "https://example.org/2", "urn:fca:2"),
+    ]
+    before = _rss_items(_feed(*old))
+    after = _rss_items(_feed(("New rule", "https://example.org/3?utm_source=x", None), *old))
+    assert [i.guid for i in before] == ["urn:fca:1", "urn:fca:2"]
+    assert [(i.guid, i.id) for i in after[1:]] == [(i.guid, i.id) for i in before]
+    assert after[0].guid == "https://example.org/3"  # no guid: its canonical link
+
+
+def test_guid_trust_is_decided_per_entry() -> None:
+    items = _rss_items(
+        _feed(
+            ("Placeholder", "https://example.org/p", "null"),
+            ("Blank", "https://example.org/b", "  "),
+            ("Zero", "https://example.org/z", "0"),
+            ("Same guid A", "https://example.org/a", "urn:dup"),
+            ("Same guid B", "https://example.org/c", "urn:dup"),
+            ("No link, no guid", "", None),
+        )
+    )
+    assert [i.guid for i in items[:3]] == [
+        "https://example.org/p",
+        "https://example.org/b",
+        "https://example.org/z",
+    ]
+    # a guid reused by another entry of the same feed must not swallow that entry
+    assert [i.title for i in items[3:5]] == ["Same guid A", "Same guid B"]
+    assert items[3].guid == "urn:dup" and items[4].guid == "https://example.org/c"
+    assert items[5].guid.startswith("sha1:")

@@ -118,9 +118,15 @@ def slow_entries(doc: Document) -> list[dict[str, str]]:
     return out
 
 
-def _trustworthy_guids(entries: list[dict[str, str]]) -> bool:
-    guids = [e["guid"] for e in entries]
-    return all(guids) and len(set(guids)) == len(guids)
+# Values some CMSs put in <guid> for every entry: not an identity.
+_PLACEHOLDER_GUIDS = frozenset({"0", "-1", "-", "null", "none", "nil", "undefined", "n/a", "guid"})
+
+
+def trustworthy_guid(guid: str) -> bool:
+    """Whether this entry's own GUID identifies it. Decided from the entry alone, so one odd
+    entry cannot re-key the rest of the feed (every item stored and mailed again)."""
+    value = guid.strip()
+    return bool(value) and value.lower() not in _PLACEHOLDER_GUIDS
 
 
 def parse(doc: Document) -> Page:
@@ -132,12 +138,18 @@ def parse(doc: Document) -> Page:
         log.debug("%s: feedparser path (%s)", doc.source.id, why)
         entries = slow_entries(doc)
     builder = Builder(doc)
-    trust = _trustworthy_guids(entries)
+    owners: dict[str, str | None] = {}  # guid -> link of the first entry that used it
     for entry in entries:
         link = builder.link(entry["link"])
-        guid = entry["guid"] if trust else None
-        if guid and guid.startswith(("http://", "https://")):
+        guid: str | None = entry["guid"].strip()
+        if not guid or not trustworthy_guid(guid):
+            guid = None
+        elif guid.startswith(("http://", "https://")):
             guid = builder.link(guid) or guid
+        if guid is not None and owners.setdefault(guid, link) != link and link:
+            # A broken feed reusing one GUID for different pages: the first entry keeps it,
+            # the others fall back to their link instead of being dropped as duplicates.
+            guid = None
         builder.add(
             title=entry["title"], link=link, date=entry["date"], summary=entry["summary"], guid=guid
         )
