@@ -84,6 +84,7 @@ class DigestConfig:
     language: str = "zh"
     send_empty: bool = False
     max_items: int = 200
+    max_age_days: int = 14  # items published longer before they were first seen are never mailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,13 @@ EMAIL_KEYS: Mapping[str, _T] = {
 }
 EMAIL_REQUIRED = ("host", "sender", "recipients")
 RECIPIENT_KEYS: Mapping[str, _T] = {"address": str, "topics": list, "min_severity": str}
-DIGEST_KEYS: Mapping[str, _T] = {"at": str, "language": str, "send_empty": bool, "max_items": int}
+DIGEST_KEYS: Mapping[str, _T] = {
+    "at": str,
+    "language": str,
+    "send_empty": bool,
+    "max_items": int,
+    "max_age_days": int,
+}
 ALERTS_KEYS: Mapping[str, _T] = {"min_severity": str}
 NOTIFY_KEYS: Mapping[str, _T] = {"url": str, "name": str, "min_severity": str}
 SOURCE_KEYS: Mapping[str, _T] = {
@@ -413,6 +420,8 @@ def load_config(path: Path | str | None = None) -> Config:
         problems.add("digest.at", f"expected HH:MM (24h), got {d['at']!r}")
     if d.get("language", "zh") not in ("zh", "en"):
         problems.add("digest.language", "expected zh or en")
+    if d.get("max_age_days", 1) < 1:
+        problems.add("digest.max_age_days", "expected a number of days, at least 1")
     digest = DigestConfig(**d)
 
     a = _check_table(_sub(data, "alerts", problems), ALERTS_KEYS, "alerts", problems)

@@ -120,7 +120,8 @@ def test_archive_items_are_not_news(tmp_path: Path, smtp_server: SMTPTestServer)
         published=NOW - timedelta(days=400),
     )
     assert send_alerts(db, config, now=NOW).sent == 0
-    assert send_digest(db, config, now=NOW).sent == 1  # still in the digest
+    assert send_digest(db, config, now=NOW).sent == 0  # nor in the digest ([digest] max_age_days)
+    assert smtp_server.messages == []
     db.close()
 
 

@@ -48,13 +48,19 @@ def make_config(
     alerts: str = "high",
     notify: Sequence[NotifyConfig] = (),
     sources: Sequence[Source] = SOURCES,
+    max_age_days: int = 14,
 ) -> Config:
     return Config(
         path=tmp_path / "sources.toml",
         settings=Settings(data_dir=tmp_path / "data"),
         sources=tuple(sources),
         email=email,
-        digest=DigestConfig(language=language, send_empty=send_empty, max_items=max_items),
+        digest=DigestConfig(
+            language=language,
+            send_empty=send_empty,
+            max_items=max_items,
+            max_age_days=max_age_days,
+        ),
         alerts=AlertsConfig(min_severity=alerts),
         notify=tuple(notify),
     )

@@ -5,11 +5,15 @@ A *target* is one destination: a mail recipient (channel ``smtp``), the outbox f
 target gets only the stories that pass its topic and minimum-severity filters and that no
 earlier delivery of the same kind to it already carries.
 
-The digest window is everything flagged, not yet digested, and first seen up to ``now``.
-Immediate alerts consider items first seen in the last ``ALERT_LOOKBACK``, not yet in a sent
-digest, whose publication is no older than ``ALERT_MAX_AGE`` (a first fetch of an archive is not
-"news"); a story already
-alerted in the last ``ALERT_MEMORY`` is never alerted again, whichever source reprints it.
+Old news is never mailed: an item whose ``published`` date lies more than ``[digest]
+max_age_days`` before we first saw it (the first fetch of a source stores its whole list page,
+archive included) is stored and classified but neither digested nor alerted; the digest marks it
+handled without a message. Undated items count as new.
+
+The digest window is everything flagged, not yet digested, not old news, and first seen up to
+``now``. Immediate alerts consider items first seen in the last ``ALERT_LOOKBACK``, not yet in a
+sent digest and not old news; a story already alerted in the last ``ALERT_MEMORY`` is never
+alerted again, whichever source reprints it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from pipeline.store.items import StoredItem, iter_items
 from pipeline.store.schema import iso
 
 ALERT_LOOKBACK = timedelta(days=2)
-ALERT_MAX_AGE = timedelta(days=7)
 ALERT_MEMORY = timedelta(days=14)
 
 
@@ -145,6 +148,15 @@ def _plan(
     return plans, wanted
 
 
+def max_age(config: Config) -> timedelta:
+    return timedelta(days=config.digest.max_age_days)
+
+
+def is_old_news(item: StoredItem, age: timedelta) -> bool:
+    """Published more than ``age`` before it was first seen (an archive, not news)."""
+    return item.published is not None and item.published < item.first_seen - age
+
+
 def digest_candidates(db: sqlite_utils.Database, now: datetime) -> list[StoredItem]:
     rows = db.execute(
         "SELECT id FROM items WHERE flagged = 1 AND digested_at IS NULL AND first_seen <= ?"
@@ -157,9 +169,11 @@ def digest_candidates(db: sqlite_utils.Database, now: datetime) -> list[StoredIt
 def plan_digest(
     db: sqlite_utils.Database, config: Config, now: datetime
 ) -> tuple[list[Plan], set[str]]:
-    """Plans per mail target, and the candidate items that no target wants."""
+    """Plans per mail target, and the candidate items no target gets (unwanted or old news)."""
+    age = max_age(config)
     items = digest_candidates(db, now)
-    stories = stories_of(config, items)
+    news = [i for i in items if not is_old_news(i, age)]
+    stories = stories_of(config, news)
     plans, wanted = _plan(db, "digest", mail_targets(config), stories, config.digest.max_items)
     claimed_any = claimed_item_ids(db, "digest")
     unwanted = {i.id for i in items} - wanted - claimed_any
@@ -171,15 +185,17 @@ def alert_threshold(config: Config) -> str | None:
     return None if value == "off" else value
 
 
-def _alert_items(db: sqlite_utils.Database, min_rank: int, now: datetime) -> list[StoredItem]:
+def _alert_items(
+    db: sqlite_utils.Database, min_rank: int, now: datetime, age: timedelta
+) -> list[StoredItem]:
     rows = db.execute(
-        "SELECT id, severity, published FROM items WHERE flagged = 1 AND alerted_at IS NULL"
+        "SELECT id, severity FROM items WHERE flagged = 1 AND alerted_at IS NULL"
         " AND digested_at IS NULL AND first_seen >= ? AND first_seen <= ?",
         [iso(now - ALERT_LOOKBACK), iso(now)],
     ).fetchall()
-    oldest = iso(now - ALERT_MAX_AGE) or ""
-    ids = [r[0] for r in rows if rank(r[1]) >= min_rank and (r[2] is None or r[2] >= oldest)]
-    return list(iter_items(db, ids=ids)) if ids else []
+    ids = [r[0] for r in rows if rank(r[1]) >= min_rank]
+    items = list(iter_items(db, ids=ids)) if ids else []
+    return [i for i in items if not is_old_news(i, age)]
 
 
 def _alert_history(db: sqlite_utils.Database, now: datetime) -> list[StoredItem]:
@@ -206,7 +222,7 @@ def plan_alerts(
     ]
     chats = list(notify_targets(config))
     min_rank = min(rank(t.min_severity) for t in [*mail, *chats])
-    candidates = _alert_items(db, min_rank, now)
+    candidates = _alert_items(db, min_rank, now, max_age(config))
     if not candidates:
         return [], set()
     history = [i for i in _alert_history(db, now) if i.id not in {c.id for c in candidates}]
