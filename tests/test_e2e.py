@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from pipeline.lock import DataDirLock
+from tests.support.harness import ROOT, lendwatch, mail_text
 from tests.support.httpserver import HTTPTestServer, Route
-from tests.support.smtpserver import Received, SMTPTestServer
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.smtpserver import SMTPTestServer
 
 CN_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>金融快讯</title><link>https://news.example.cn/</link>
@@ -75,24 +72,6 @@ language = "en"
     return config
 
 
-def lendwatch(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LENDWATCH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-
-
-def plain_text(received: Received) -> str:
-    part = received.message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
 def serve_feeds(http: HTTPTestServer) -> None:
     ctype = "application/rss+xml; charset=utf-8"
     http.routes["/cn.xml"] = Route(CN_FEED.encode(), content_type=ctype, etag='"cn-1"')
@@ -116,7 +95,7 @@ def test_two_runs_one_mail_then_nothing(
     assert msg.get_content_type() == "multipart/alternative"
     html = msg.get_body(("html",))
     assert html is not None
-    body = plain_text(received)
+    body = mail_text(received)
     assert "关于暂停借呗新增授信的公告" in body
     assert "网络小额贷款业务管理暂行办法" in body
     assert "草船借箭" not in body and "child tax credit" not in body
@@ -158,7 +137,7 @@ def test_smtp_down_loses_nothing(
     up = lendwatch(config, "run")
     assert up.returncode == 0, up.stderr
     assert len(smtp_server.messages) == 1
-    assert "关于暂停借呗新增授信的公告" in plain_text(smtp_server.messages[0])
+    assert "关于暂停借呗新增授信的公告" in mail_text(smtp_server.messages[0])
 
     again = lendwatch(config, "run")
     assert again.returncode == 0, again.stderr
@@ -176,7 +155,7 @@ def test_failing_source_is_reported_and_others_go_on(
     assert "en-reg" in result.stdout and "1 failed" in result.stdout
     assert "en-reg" in result.stderr  # one clear log line for the failing source
     assert len(smtp_server.messages) == 1
-    assert "Regulator newsroom" in plain_text(smtp_server.messages[0])  # source-health section
+    assert "Regulator newsroom" in mail_text(smtp_server.messages[0])  # source-health section
 
 
 def test_config_error_exits_2(tmp_path: Path) -> None:
@@ -200,7 +179,7 @@ def test_operator_is_told_once_when_a_source_breaks_and_once_when_it_recovers(
     assert len(smtp_server.messages) == 1
     assert lendwatch(config, "run").returncode == 0  # second failure: the source is broken
     assert len(smtp_server.messages) == 2
-    broken = plain_text(smtp_server.messages[1])
+    broken = mail_text(smtp_server.messages[1])
     assert "Regulator newsroom" in broken and "HTTP 500" in broken
     assert lendwatch(config, "run").returncode == 0  # still broken: nothing new to say
     assert len(smtp_server.messages) == 2
@@ -208,7 +187,7 @@ def test_operator_is_told_once_when_a_source_breaks_and_once_when_it_recovers(
     http_server.routes["/en.xml"] = working
     assert lendwatch(config, "run").returncode == 0  # recovered: told once
     assert len(smtp_server.messages) == 3
-    assert "Regulator newsroom" in plain_text(smtp_server.messages[2])
+    assert "Regulator newsroom" in mail_text(smtp_server.messages[2])
     assert lendwatch(config, "run").returncode == 0
     assert len(smtp_server.messages) == 3
 

@@ -20,9 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.support.httpserver import HTTPTestServer, Route
-from tests.support.smtpserver import Received, SMTPTestServer
-from tests.test_faults import (
+from tests.support.harness import (
     ROOT,
     RSS_TYPE,
     Src,
@@ -37,6 +35,8 @@ from tests.test_faults import (
     titles_for,
     write_config,
 )
+from tests.support.httpserver import HTTPTestServer, Route
+from tests.support.smtpserver import Received, SMTPTestServer
 
 WAIT = 60.0
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from tests.support.httpserver import HTTPTestServer, Route
-from tests.support.smtpserver import SMTPTestServer
-from tests.test_faults import (
+from tests.support.harness import (
     RSS_TYPE,
     Src,
     db_rows,
@@ -19,6 +17,8 @@ from tests.test_faults import (
     titles_for,
     write_config,
 )
+from tests.support.httpserver import HTTPTestServer, Route
+from tests.support.smtpserver import SMTPTestServer
 
 HOSTILE_TITLE = (
     "暂停借呗新增授信，年化利率&amp;lt;24%&amp;amp;罚息&amp;gt;0"

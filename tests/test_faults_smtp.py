@@ -16,9 +16,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.store import schema
-from tests.support.httpserver import HTTPTestServer
-from tests.support.smtpserver import SMTPTestServer
-from tests.test_faults import (
+from tests.support.harness import (
     Src,
     clean_env,
     db_rows,
@@ -30,6 +28,8 @@ from tests.test_faults import (
     titles_for,
     write_config,
 )
+from tests.support.httpserver import HTTPTestServer
+from tests.support.smtpserver import SMTPTestServer
 
 GOOD_PASSWORD = "c0rrect-h0rse"
 BAD_PASSWORD = "wr0ng-pa55"

@@ -17,7 +17,7 @@ from pipeline.config import Config, load_config
 from pipeline.lock import DataDirLock
 from pipeline.models import Item
 from pipeline.store import open_db, save_items
-from tests.test_faults import Src, clean_env, write_config
+from tests.support.harness import Src, clean_env, write_config
 
 ITEMS = (
     Item(

@@ -28,9 +28,7 @@ from pipeline.schedule import (
 )
 from pipeline.store import open_db
 from pipeline.store.meta import DIGEST_LAST_SLOT, PRUNE_LAST, get_time, set_time
-from tests.support.httpserver import HTTPTestServer
-from tests.support.smtpserver import SMTPTestServer
-from tests.test_faults import (
+from tests.support.harness import (
     Src,
     db_rows,
     free_port,
@@ -41,6 +39,8 @@ from tests.test_faults import (
     titles_for,
     write_config,
 )
+from tests.support.httpserver import HTTPTestServer
+from tests.support.smtpserver import SMTPTestServer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WAIT = 60.0

@@ -17,9 +17,7 @@ import pytest
 from pipeline.lock import DataDirLock
 from pipeline.store import open_db
 from pipeline.store.meta import DIGEST_LAST_SLOT, set_time
-from tests.support.httpserver import HTTPTestServer, Route
-from tests.support.smtpserver import SMTPTestServer
-from tests.test_faults import (
+from tests.support.harness import (
     ROOT,
     Src,
     clean_env,
@@ -32,6 +30,8 @@ from tests.test_faults import (
     titles_for,
     write_config,
 )
+from tests.support.httpserver import HTTPTestServer, Route
+from tests.support.smtpserver import SMTPTestServer
 from tests.test_faults_kill import HeldRoute
 from tests.test_schedule import WAIT, far_digest_time, wait_for
 
