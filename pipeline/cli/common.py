@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -12,7 +12,8 @@ import sqlite_utils
 
 from pipeline.classify import Classifier
 from pipeline.config import Config, load_config
-from pipeline.errors import ConfigError, LockError, StoreError
+from pipeline.digest import DeliveryReport
+from pipeline.errors import ConfigError, DeliveryError, LockError, StoreError
 from pipeline.lock import DataDirLock
 from pipeline.logs import attach_file_log
 from pipeline.store import open_db
@@ -70,6 +71,33 @@ def load_rules(path: Path) -> Classifier:
         for problem in e.problems:
             click.echo(f"  - {problem}", err=True)
         raise SystemExit(EXIT_CONFIG) from e
+
+
+def deliver(
+    config: Config, send: Callable[[sqlite_utils.Database], DeliveryReport]
+) -> DeliveryReport:
+    """Run one delivery step on a fresh connection; map its errors to exit codes."""
+    db = database(config)
+    try:
+        return send(db)
+    except DeliveryError as e:
+        fail(f"{e} (nothing marked delivered; retried on the next run)", EXIT_FAILURE)
+    except StoreError as e:
+        fail(str(e), EXIT_STORE)
+    finally:
+        db.close()
+
+
+def report_failures(report: DeliveryReport) -> None:
+    """Print each delivery error; exit 1 when a message was not delivered."""
+    for error in report.errors:
+        click.echo(f"lendwatch: {error}", err=True)
+    if report.failed:
+        fail(
+            f"{report.failed} message(s) not delivered; the items stay pending and are retried"
+            " on the next run",
+            EXIT_FAILURE,
+        )
 
 
 def database(config: Config) -> sqlite_utils.Database:

@@ -7,19 +7,21 @@ from datetime import datetime
 from typing import Any
 
 import click
+import sqlite_utils
 
 from pipeline.cli.common import (
-    EXIT_FAILURE,
     EXIT_STORE,
     database,
+    deliver,
     exclusive,
     fail,
     load,
     load_rules,
+    report_failures,
 )
 from pipeline.config import Config
-from pipeline.digest import send_alerts, send_digest
-from pipeline.errors import DeliveryError, StoreError
+from pipeline.digest import DeliveryReport, send_alerts, send_digest
+from pipeline.errors import StoreError
 from pipeline.models import RunReport
 from pipeline.run import run_cycle
 from pipeline.store import iter_items
@@ -82,20 +84,16 @@ def run(ctx: click.Context) -> None:
 def _run(config: Config) -> None:
     report = _cycle(config, alerts=False)
     click.echo(_summary(report))
-    db = database(config)
-    try:
+
+    def digest_then_health(db: sqlite_utils.Database) -> DeliveryReport:
         delivery = send_digest(db, config)
         if delivery.ok:  # items are digested now: this only tells of source-health changes
             delivery = delivery.merge(send_alerts(db, config))
-    except DeliveryError as e:
-        fail(f"digest not delivered (kept, retried next run): {e}", EXIT_FAILURE)
-    except StoreError as e:
-        fail(str(e), EXIT_STORE)
-    finally:
-        db.close()
+        return delivery
+
+    delivery = deliver(config, digest_then_health)
     click.echo(delivery.summary())
-    if delivery.failed:
-        raise SystemExit(EXIT_FAILURE)
+    report_failures(delivery)
 
 
 @click.command("export")

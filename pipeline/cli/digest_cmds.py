@@ -6,22 +6,20 @@ from contextlib import ExitStack
 
 import click
 
-from pipeline.cli.common import EXIT_FAILURE, EXIT_STORE, database, exclusive, fail, load
+from pipeline.cli.common import (
+    EXIT_FAILURE,
+    EXIT_STORE,
+    database,
+    deliver,
+    exclusive,
+    fail,
+    load,
+    report_failures,
+)
 from pipeline.config import Config
 from pipeline.digest import DeliveryReport, retry_pending, send_digest
-from pipeline.errors import DeliveryError, StoreError
+from pipeline.errors import StoreError
 from pipeline.store.deliveries import list_deliveries
-
-
-def _report_failures(report: DeliveryReport) -> None:
-    for error in report.errors:
-        click.echo(f"lendwatch: {error}", err=True)
-    if report.failed:
-        fail(
-            f"{report.failed} message(s) not delivered; the items stay pending and are retried"
-            " on the next run",
-            EXIT_FAILURE,
-        )
 
 
 @click.command()
@@ -47,22 +45,14 @@ def digest(ctx: click.Context, dry_run: bool, preview: bool) -> None:
     with ExitStack() as stack:
         if not dry:  # two senders at once could mail the same items twice
             stack.enter_context(exclusive(config))
-        db = database(config)
-        try:
-            report = send_digest(db, config, dry_run=dry)
-        except DeliveryError as e:
-            fail(f"{e} (nothing marked delivered)", EXIT_FAILURE)
-        except StoreError as e:
-            fail(str(e), EXIT_STORE)
-        finally:
-            db.close()
+        report = deliver(config, lambda db: send_digest(db, config, dry_run=dry))
     if preview:
         if report.preview is None:
             fail("no preview was written", EXIT_FAILURE)
         click.echo(str(report.preview))
         return
     click.echo(report.summary())
-    _report_failures(report)
+    report_failures(report)
 
 
 @click.command()
@@ -104,7 +94,7 @@ def _list_deliveries(config: Config, retry: bool, limit: int) -> None:
         elif d.path:
             click.echo(f"       {d.path}")
     if report is not None:
-        _report_failures(report)
+        report_failures(report)
 
 
 COMMANDS: list[click.Command] = [digest, deliveries]
