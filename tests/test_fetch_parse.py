@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import BlockedError
+from pipeline.fetch.detail import body_text
 from pipeline.fetch.parse import parse, result
 from pipeline.models import Fetched, Item, Source
 from tests.test_sources_golden import SOURCES
@@ -194,3 +196,43 @@ def test_guid_trust_is_decided_per_entry() -> None:
     assert [i.title for i in items[3:5]] == ["Same guid A", "Same guid B"]
     assert items[3].guid == "urn:dup" and items[4].guid == "https://example.org/c"
     assert items[5].guid.startswith("sha1:")
+
+
+NOSCRIPT = "<noscript>您的浏览器不支持JavaScript，请开启JavaScript后浏览</noscript>".encode()
+
+
+def test_a_noscript_hint_on_a_normal_list_page_is_not_a_challenge() -> None:
+    source = SOURCES["pboc-news"]
+    normal = fetched("pboc-news.html", source)
+    noscript = replace(normal, content=normal.content.replace(b"<body>", b"<body>" + NOSCRIPT, 1))
+    assert NOSCRIPT in noscript.content
+    res = result(noscript, source)
+    assert res.status == "ok" and res.reason == ""
+    assert res.items == result(normal, source).items and len(res.items) == 13
+
+
+def test_a_weak_marker_on_a_page_without_items_is_blocked() -> None:
+    source = SOURCES["pboc-news"]
+    page = b"<html><head><title>x</title></head><body>" + NOSCRIPT + b"</body></html>"
+    res = result(replace(fetched("pboc-news.html", source), content=page), source)
+    assert (res.status, res.reason) == ("blocked", "anti-bot challenge (请开启JavaScript)")
+    rss = SOURCES["fca-news"]  # also when the format check is what fails
+    res = result(replace(fetched("fca-news.xml", rss), content=page), rss)
+    assert (res.status, res.reason) == ("blocked", "anti-bot challenge (请开启JavaScript)")
+
+
+def test_strong_markers_block_even_a_page_with_items() -> None:
+    source = SOURCES["pboc-news"]
+    normal = fetched("pboc-news.html", source)
+    marked = normal.content.replace(b"<body>", b'<body><script>var wzwsquestion="x";</script>', 1)
+    res = result(replace(normal, content=marked), source)
+    assert (res.status, res.reason) == ("blocked", "anti-bot challenge (WZWS)")
+
+
+def test_detail_page_with_a_noscript_hint_still_gives_its_body() -> None:
+    source = SOURCES["pboc-news"]
+    page = b"<html><body>" + NOSCRIPT + "<div id='zoom'>正文</div></body></html>".encode()
+    assert body_text(replace(fetched("pboc-news.html", source), content=page), source) == "正文"
+    empty = b"<html><body>" + NOSCRIPT + b"</body></html>"
+    with pytest.raises(BlockedError):
+        body_text(replace(fetched("pboc-news.html", source), content=empty), source)

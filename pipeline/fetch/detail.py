@@ -47,7 +47,7 @@ def allowed_host(url: str, source: Source) -> bool:
 def body_text(fetched: Fetched, source: Source) -> str:
     """The body text of a detail response; raises FetchError when it is not a usable page."""
     text, _enc = charset.decode(fetched.content, fetched.headers.get("content-type"))
-    detect.check_blocked(text, fetched.status, source.id)
+    detect.check_blocked(text, fetched.status, source.id, weak=fetched.status >= 400)
     if fetched.status >= 400:
         raise FetchError(source.id, f"detail HTTP {fetched.status}", http_status=fetched.status)
     path = source.options.get("detail_json")
@@ -62,6 +62,7 @@ def body_text(fetched: Fetched, source: Source) -> str:
     tree = soup(text)
     body = extract(tree, str(source.options["detail"]))
     if not body:
+        detect.check_blocked(text, fetched.status, source.id)  # weak markers count now
         detect.check_shell(text, source.id)
         raise FetchError(source.id, f"detail selector {source.options['detail']!r} found nothing")
     return body[:MAX_BODY_CHARS]

@@ -1,9 +1,11 @@
 """Pure parsing with the health checks: ``parse(fetched, source) -> list[Item]``.
 
-Order of verdicts: a 304 has nothing to parse; an anti-bot challenge is ``blocked``; an HTTP error
-status is ``error``; the wrong format ("expected RSS, got HTML") is ``layout-changed``; then the
-kind's parser runs, and fewer than ``min_items`` items is ``layout-changed`` too (with the reason
-"JavaScript shell" when the page is one). Used by http.fetch_all, ``test-source`` and golden tests.
+Order of verdicts: a 304 has nothing to parse; an anti-bot challenge is ``blocked`` (a weak marker
+such as ``请开启JavaScript`` on a 2xx page only when the page then fails to parse to
+``min_items`` items); an HTTP error status is ``error``; the wrong format ("expected RSS, got
+HTML") is ``layout-changed``; then the kind's parser runs, and fewer than ``min_items`` items is
+``layout-changed`` too (with the reason "JavaScript shell" when the page is one). Used by
+http.fetch_all, ``test-source`` and golden tests.
 """
 
 from __future__ import annotations
@@ -44,17 +46,24 @@ def parse_page(fetched: Fetched, source: Source, *, allow_slow: bool = True) -> 
     if kind is None:
         raise FetchError(source.id, f"unknown kind {source.kind!r}")
     doc = document(fetched, source, allow_slow=allow_slow)
-    detect.check_blocked(doc.text, fetched.status, source.id)
+    found = detect.find_challenge(doc.text, fetched.status)
+    if found is not None and (found.strong or fetched.status >= 400):
+        raise detect.blocked(found, source.id, fetched.status)
     if fetched.status >= 400:
         raise FetchError(source.id, f"HTTP {fetched.status}", http_status=fetched.status)
-    _check_format(doc, kind.expects)
-    page = kind.parse(doc)
-    if len(page.items) < source.min_items:
-        if kind.expects == "HTML":
-            detect.check_shell(doc.text, source.id)
-        raise LayoutChangedError(
-            source.id, f"{len(page.items)} items (min_items={source.min_items})"
-        )
+    try:
+        _check_format(doc, kind.expects)
+        page = kind.parse(doc)
+        if len(page.items) < source.min_items:
+            if kind.expects == "HTML":
+                detect.check_shell(doc.text, source.id)
+            raise LayoutChangedError(
+                source.id, f"{len(page.items)} items (min_items={source.min_items})"
+            )
+    except LayoutChangedError as e:
+        if found is not None:  # a weak marker, and the page is not a usable list after all
+            raise detect.blocked(found, source.id, fetched.status) from e
+        raise
     return page
 
 
