@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -236,3 +237,16 @@ def test_detail_page_with_a_noscript_hint_still_gives_its_body() -> None:
     empty = b"<html><body>" + NOSCRIPT + b"</body></html>"
     with pytest.raises(BlockedError):
         body_text(replace(fetched("pboc-news.html", source), content=empty), source)
+
+
+@pytest.mark.parametrize("strip_meta", [False, True])
+def test_gbk_page_served_with_a_wrong_latin1_header(strip_meta: bool) -> None:
+    source = SOURCES["safe-news"]
+    page = fetched("bad-gbk-page.html", source, "text/html; charset=iso-8859-1")
+    if strip_meta:
+        page = replace(page, content=re.sub(rb"<meta[^>]*>", b"", page.content))
+        assert b"charset" not in page.content
+    assert [i.title for i in parse(page, source)] == [
+        "关于规范网络小额贷款业务的通知",
+        "䶮字与€符号在GB18030中可编码",
+    ]

@@ -176,3 +176,13 @@ def test_shipped_sources_load_and_cover_the_issue() -> None:
         assert s.authority in ("regulator", "association", "media")
         assert s.authority == "media" or s.issuer
     assert config.source("fca-news").timezone == "Europe/London"
+
+
+def test_a_latin1_header_does_not_garble_a_gbk_page() -> None:
+    text = "关于规范网络小额贷款业务的通知"
+    bare = f"<html><body><p>{text}</p></body></html>".encode("gbk")  # no meta charset
+    for header in ("text/html; charset=iso-8859-1", "text/html; charset=ISO-8859-1"):
+        assert decode(bare, header) == (f"<html><body><p>{text}</p></body></html>", "gb18030")
+    assert decode(bare, "text/html; charset=us-ascii")[1] == "gb18030"
+    latin = "<p>Crédit à la consommation, façade</p>".encode("latin-1")
+    assert decode(latin, "text/html; charset=iso-8859-1") == (latin.decode("latin-1"), "iso8859-1")

@@ -3,7 +3,7 @@ then detection. GBK and GB2312 are decoded as their superset GB18030.
 
 A label is only believed when the bytes decode under it without error; bytes that are valid UTF-8
 (and not pure ASCII) are read as UTF-8 even when mislabelled, because non-UTF-8 CJK text is
-practically never valid UTF-8 by accident.
+practically never valid UTF-8 by accident. A Latin-1/ASCII header is weak (see ``decode``).
 """
 
 from __future__ import annotations
@@ -69,8 +69,54 @@ def declared(content: bytes, content_type: str | None = None) -> list[str]:
     return sorted(out, key=lambda n: n in _WEAK)
 
 
+def _cjk(char: str) -> bool:
+    return (
+        "\u3000" <= char <= "\u303f"  # CJK punctuation
+        or "\u3400" <= char <= "\u4dbf"  # extension A
+        or "\u4e00" <= char <= "\u9fff"  # unified ideographs
+        or "\uff00" <= char <= "\uffef"  # full-width forms
+    )
+
+
+def looks_cjk(content: bytes) -> bool:
+    """Whether non-ASCII bytes read as GB18030 without error and are (mostly) Chinese text."""
+    try:
+        text = content.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    wide = [c for c in text if ord(c) > 127]
+    return bool(wide) and sum(map(_cjk, wide)) >= 0.8 * len(wide)
+
+
+def _detect(content: bytes) -> tuple[str, str] | None:
+    best = from_bytes(content[:200_000]).best()
+    if best is None or not best.encoding:
+        return None
+    guess = normalise(best.encoding) or best.encoding
+    try:
+        return content.decode(guess), guess
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _first_fit(content: bytes, names: list[str]) -> tuple[str, str] | None:
+    for name in names:
+        if name in ("utf-8", "utf-8-sig"):
+            continue  # already failed
+        try:
+            return content.decode(name), name
+        except (UnicodeDecodeError, LookupError):
+            log.debug("declared charset %s does not fit the bytes", name)
+    return None
+
+
 def decode(content: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Return ``(text, codec)``. Never raises; the last resort is UTF-8 with replacement."""
+    """Return ``(text, codec)``. Never raises; the last resort is UTF-8 with replacement.
+
+    A Latin-1/ASCII label (a server default more often than a statement) is weak: it loses to the
+    document's own declaration and, when the bytes read as Chinese under GB18030, to detection
+    (or GB18030 itself), because Latin-1 never fails and would garble a GBK page silently.
+    """
     if content.startswith(codecs.BOM_UTF8):
         return content[len(codecs.BOM_UTF8) :].decode("utf-8", "replace"), "utf-8"
     if content.isascii():
@@ -79,18 +125,16 @@ def decode(content: bytes, content_type: str | None = None) -> tuple[str, str]:
         return content.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    for name in declared(content, content_type):
-        if name in ("utf-8", "utf-8-sig"):
-            continue  # already failed above
-        try:
-            return content.decode(name), name
-        except (UnicodeDecodeError, LookupError):
-            log.debug("declared charset %s does not fit the bytes", name)
-    best = from_bytes(content[:200_000]).best()
-    if best is not None and best.encoding:
-        guess = normalise(best.encoding) or best.encoding
-        try:
-            return content.decode(guess), guess
-        except (UnicodeDecodeError, LookupError):
-            pass
+    labels = declared(content, content_type)
+    weak = [n for n in labels if n in _WEAK]
+    if found := _first_fit(content, [n for n in labels if n not in _WEAK]):
+        return found
+    cjk = bool(weak) and looks_cjk(content)
+    if not cjk and (found := _first_fit(content, weak)):
+        return found
+    guess = _detect(content)
+    if guess is not None and not (cjk and guess[1] in _WEAK):
+        return guess
+    if cjk:
+        return content.decode("gb18030"), "gb18030"
     return content.decode("utf-8", "replace"), "utf-8"
