@@ -244,3 +244,70 @@ def test_webhook_tokens_never_reach_the_log_or_the_report(
         assert secret not in logged, secret
         assert not any(secret in e for e in (*report.errors, *stored)), secret
     db.close()
+
+
+def notified(db: sqlite_utils.Database) -> list[bool]:
+    rows = db.execute("SELECT notified_at IS NOT NULL FROM health_events ORDER BY id")
+    return [bool(r[0]) for r in rows]
+
+
+def test_a_digest_that_shows_the_broken_source_leaves_the_alert_nothing_to_repeat(
+    tmp_path: Path, smtp_server: SMTPTestServer, http_server: HTTPTestServer
+) -> None:
+    """`lendwatch run` sends the digest, then the alerts: one source-health event, one mail.
+    The chat webhook (no digest) still hears of it once; the recovery is told once."""
+    http_server.routes["/hook"] = Route(b"{}", content_type="application/json")
+    hook = NotifyConfig(url=f"json://{http_server.host}:{http_server.port}/hook", name="ops")
+    email = smtp_config(smtp_server.host, smtp_server.port)
+    config = make_config(tmp_path, email=email, notify=[hook])
+    db = database(config)
+    sample_items(db)
+    fail_source(db, "pboc", "blocked", "WZWS challenge", 2, NOW - timedelta(hours=3))
+    smtp_server.stop()  # not accepted: nothing is marked notified
+    assert send_digest(db, config, now=NOW).failed == 1
+    assert notified(db) == [False]
+    smtp_server.start()
+
+    later = NOW + timedelta(minutes=10)
+    assert send_digest(db, config, now=later).sent == 1
+    [digest] = smtp_server.messages
+    assert "中国人民银行 [pboc]：被拦截" in text_of(digest)
+    assert notified(db) == [True]  # in the transaction that recorded the acceptance
+    alerts = send_alerts(db, config, now=later)
+    assert (alerts.sent, alerts.notified) == (0, 1)
+    assert len(smtp_server.messages) == 1
+    [hit] = http_server.hits("/hook")
+    assert "中国人民银行: 已中断" in json.loads(hit.body)["message"]
+    assert send_alerts(db, config, now=later + timedelta(minutes=30)).notified == 0
+
+    ok_source(db, "pboc", later + timedelta(hours=1))
+    recovered = send_alerts(db, config, now=later + timedelta(hours=1))
+    assert (recovered.sent, recovered.notified) == (1, 1)
+    assert "已恢复" in str(smtp_server.messages[-1].message["Subject"])
+    assert notified(db) == [True, True] and len(smtp_server.messages) == 2
+    db.close()
+
+
+def test_a_reader_without_a_digest_still_gets_the_health_alert(
+    tmp_path: Path, smtp_server: SMTPTestServer
+) -> None:
+    readers = [Recipient("all@example.com"), Recipient("credit@example.com", topics=("征信",))]
+    email = smtp_config(smtp_server.host, smtp_server.port, readers)
+    config = make_config(tmp_path, email=email, alerts="off")
+    db = database(config)
+    add_item(db, "sina", "a", "多家银行下调消费贷利率", topics=("利率",), first_seen=NOW)
+    assert send_digest(db, config, now=NOW + timedelta(minutes=1)).sent == 1
+    fail_source(db, "pboc", "error", "HTTP 503", 2, NOW + timedelta(hours=1))
+    add_item(db, "sina", "b", "助贷新规落地", topics=("助贷",), first_seen=NOW + timedelta(hours=2))
+    # only the first reader gets a digest now (the other's quiet digest is not due yet)
+    digest = send_digest(db, config, now=NOW + timedelta(hours=3))
+    assert digest.sent == 1 and notified(db) == [False]
+    alerts = send_alerts(db, config, now=NOW + timedelta(hours=3))
+    assert alerts.sent == 2  # repeated for the first reader rather than lost for the second
+    told = [m for m in smtp_server.messages if m.message["X-Lendwatch-Kind"] == "alert"]
+    assert sorted(r for m in told for r in m.recipients) == [
+        "all@example.com",
+        "credit@example.com",
+    ]
+    assert notified(db) == [True]
+    db.close()

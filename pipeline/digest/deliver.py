@@ -11,7 +11,7 @@ import email
 import email.policy
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -24,6 +24,7 @@ from pipeline.digest.notify import notify_send
 from pipeline.digest.render import Rendered, render_alert, render_chat, render_digest
 from pipeline.digest.report import DeliveryReport
 from pipeline.digest.select import (
+    ALERT_LOOKBACK,
     Plan,
     Target,
     mail_targets,
@@ -32,12 +33,14 @@ from pipeline.digest.select import (
     plan_digest,
 )
 from pipeline.digest.send import smtp_send, write_outbox
+from pipeline.digest.views import FAILING
 from pipeline.errors import DeliveryError
 from pipeline.store.deliveries import (
     KINDS,
     Delivery,
     claimed_event_ids,
     create_delivery,
+    digest_told_events,
     due_deliveries,
     get_delivery,
     last_sent,
@@ -46,7 +49,12 @@ from pipeline.store.deliveries import (
     mark_sent,
 )
 from pipeline.store.schema import utcnow
-from pipeline.store.sources import HealthEvent, pending_health_events, source_states
+from pipeline.store.sources import (
+    HealthEvent,
+    SourceState,
+    pending_health_events,
+    source_states,
+)
 
 QUIET_INTERVAL = timedelta(hours=20)
 
@@ -207,11 +215,11 @@ def send_digest(
     # a digest with no story (send_empty, or a broken source) goes out at most once a day, so
     # a cron job running `lendwatch run` every 30 minutes does not repeat it every run
     quiet_due = since is None or now - since >= QUIET_INTERVAL
+    quiet_wanted = (config.digest.send_empty or broken) and quiet_due
+    going = [p for p in plans if p.stories or quiet_wanted or dry_run]
+    told = _told_events(db, states, enabled) if len(going) == len(plans) and going else []
     created: list[int] = []
-    for plan in plans:
-        quiet_wanted = (config.digest.send_empty or broken) and quiet_due
-        if not plan.stories and not (quiet_wanted or dry_run):
-            continue
+    for plan in going:
         rendered = render_digest(
             config, plan.stories, states, now, since=since, carried_over=plan.carried_over
         )
@@ -226,7 +234,7 @@ def send_digest(
             report = report.merge(DeliveryReport("digest", paths=paths))
             continue
         created.append(
-            _record(db, "digest", plan.target, rendered.subject, payload, plan.stories, (), now)
+            _record(db, "digest", plan.target, rendered.subject, payload, plan.stories, told, now)
         )
         report = _something(report)
     if dry_run:
@@ -235,6 +243,19 @@ def send_digest(
     for delivery_id in created:
         report = report.merge(_attempt(db, config, get_delivery(db, delivery_id), now))
     return report
+
+
+def _told_events(
+    db: sqlite_utils.Database, states: Mapping[str, SourceState], enabled: set[str]
+) -> list[HealthEvent]:
+    """Pending "broken" events of the sources a digest's health section shows failing.
+
+    Linked to the digest when every mail reader gets one, so its acceptance marks them notified
+    (``mark_sent``) and the alert that follows does not repeat them. When some reader gets no
+    digest this time, nothing is linked: that reader must still hear it from the alert.
+    """
+    failing = {sid for sid, st in states.items() if sid in enabled and st.status in FAILING}
+    return [e for e in pending_health_events(db) if e.event == "broken" and e.source_id in failing]
 
 
 def _something(report: DeliveryReport) -> DeliveryReport:
@@ -253,12 +274,17 @@ def send_alerts(
     mark_items(db, "alert", repeats, now)
     by_key: dict[str, Plan] = {p.target.key: p for p in plans}
     events = pending_health_events(db)
+    # chat webhooks get no digest: what a recent digest told the mail readers is theirs to hear
+    pending = {e.id for e in events}
+    told = [e for e in digest_told_events(db, now - ALERT_LOOKBACK) if e.id not in pending]
+    chat_events = sorted([*events, *told], key=lambda e: e.id)
     created: list[int] = []
     for target in (*mail_targets(config), *notify_targets(config)):
         plan = by_key.get(target.key)
         stories = plan.stories if plan else ()
         claimed = claimed_event_ids(db, target.key)
-        evs = [e for e in events if e.id not in claimed]
+        mine = chat_events if target.channel == "notify" else events
+        evs = [e for e in mine if e.id not in claimed]
         if not stories and not evs:
             continue
         if target.channel == "notify":

@@ -11,6 +11,11 @@ mail delivery (smtp or outbox) linked to them is sent, in the same transaction t
 send. A crash between the server's acceptance and that transaction leaves the row pending: the
 mail is sent again — repeated, never lost. Chat webhooks (channel ``notify``) are tracked and
 retried too but never hold back these marks.
+
+A digest links the pending *broken* events of the sources its health section shows failing, so
+its acceptance marks them notified like an alert's would: the alert that follows has nothing
+to repeat. Chat webhooks get no digest; ``digest_told_events`` lets them still hear of those
+events.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 import sqlite_utils
 
 from pipeline.store.schema import iso, parse_iso, transaction
+from pipeline.store.sources import HealthEvent
 
 MIGRATIONS = (
     (
@@ -224,6 +230,26 @@ def claimed_event_ids(db: sqlite_utils.Database, target: str | None = None) -> s
         sql += " WHERE d.target = ?"
         params.append(target)
     return {int(r[0]) for r in db.execute(sql, params)}
+
+
+def digest_told_events(db: sqlite_utils.Database, since: datetime) -> list[HealthEvent]:
+    """Health events carried by a digest recorded at or after ``since``, oldest first."""
+    sql = (
+        "SELECT * FROM health_events WHERE id IN (SELECT dh.event_id FROM delivery_health dh"
+        " JOIN deliveries d ON d.id = dh.delivery_id WHERE d.kind = 'digest'"
+        " AND d.created_at >= ?) ORDER BY id"
+    )
+    return [
+        HealthEvent(
+            r["id"],
+            r["source_id"],
+            r["event"],
+            r["status"],
+            r["reason"],
+            datetime.fromisoformat(r["at"]),
+        )
+        for r in db.query(sql, [iso(since)])
+    ]
 
 
 def last_sent(db: sqlite_utils.Database, kind: str) -> datetime | None:
