@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,21 @@ NOW = datetime(2026, 7, 28, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
             "Asia/Shanghai",
             datetime(2026, 7, 27, 15, 30, tzinfo=UTC),
         ),
+        (  # RFC 2822 "-0000": UTC without a statement about the local zone (formatdate())
+            "Mon, 27 Jul 2026 15:30:00 -0000",
+            "America/New_York",
+            datetime(2026, 7, 27, 15, 30, tzinfo=UTC),
+        ),
+        (  # no zone at all: the source's own time
+            "Mon, 27 Jul 2026 15:30:00",
+            "America/New_York",
+            datetime(2026, 7, 27, 19, 30, tzinfo=UTC),
+        ),
+        (
+            "Mon, 27 Jul 2026 15:30:00 +0000",
+            "America/New_York",
+            datetime(2026, 7, 27, 15, 30, tzinfo=UTC),
+        ),
         ("2026-07-27T15:30:00+08:00", "Europe/London", datetime(2026, 7, 27, 7, 30, tzinfo=UTC)),
         ("1785146400", "Asia/Shanghai", datetime(2026, 7, 27, 10, 0, tzinfo=UTC)),
         ("1785146400000", "Asia/Shanghai", datetime(2026, 7, 27, 10, 0, tzinfo=UTC)),
@@ -57,6 +73,13 @@ NOW = datetime(2026, 7, 28, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 )
 def test_parse_date(raw: object, tz: str, expected: datetime | None) -> None:
     assert parse_date(raw, tz, now=NOW) == expected
+
+
+def test_formatdate_output_is_utc() -> None:
+    stamp = datetime(2026, 7, 27, 15, 30, tzinfo=UTC)
+    raw = formatdate(stamp.timestamp())  # 'Mon, 27 Jul 2026 15:30:00 -0000'
+    assert raw.endswith("-0000")
+    assert parse_date(raw, "America/New_York") == stamp
 
 
 def test_parse_date_with_a_source_format() -> None:

@@ -21,6 +21,7 @@ _YMD = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2})?$"
 )
 _RFC822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d")
+_UNKNOWN_ZONE = re.compile(r"\s-0000$")
 _EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
 _RELATIVE = re.compile(r"^(\d+)\s*(秒|分钟|小时|天|周|个月)前$")
 _DAY_WORDS = {"今天": 0, "昨天": 1, "前天": 2}
@@ -91,9 +92,15 @@ def parse_date(
         return _from_ymd(m, tz)
     if _RFC822.match(text):
         try:
-            return _aware(parsedate_to_datetime(text), tz)
+            dt = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             pass
+        else:
+            # "-0000" is UTC with no word on the local zone (RFC 2822 3.3), but the stdlib
+            # returns it naive, like a date without a zone: it is not the source's local time.
+            if dt.tzinfo is None and _UNKNOWN_ZONE.search(text):
+                return dt.replace(tzinfo=UTC)
+            return _aware(dt, tz)
     try:
         return _aware(datetime.fromisoformat(text), tz)
     except ValueError:
