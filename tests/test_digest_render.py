@@ -102,7 +102,9 @@ def test_digest_structure(tmp_path: Path) -> None:
     assert "金融监管总局印发" not in text and "另见：新浪财经" in text
     assert text.count("金规〔2026〕12号") == 1 and "金规[2026]12号" not in text
     assert "「网络小额贷款」" in text  # matched terms marked in the snippet
-    assert "原因：监管机构发布网络小贷新规" in text
+    # the reason is built from the verdict's matches and authority, not its explanation lines
+    assert "原因：命中「网络小额贷款」+「联合贷款」 · 国家金融监督管理总局" in text
+    assert "监管机构发布网络小贷新规" not in text
     assert "发布：2026-11-27 10:00" in text  # Beijing time
     assert "发现（来源未给发布时间）：2026-11-28 05:00" in text  # never a fake publish time
     assert "中国人民银行 [pboc]：被拦截" in text
@@ -140,6 +142,7 @@ def test_hostile_item_text_is_escaped_and_truncated(tmp_path: Path) -> None:
         summary='正文 <iframe src="https://evil.example/"></iframe> 助贷' + "\n" * 3 + "x" * 9000,
         url="javascript:alert(document.cookie)",
         explanation=("<svg onload=alert(3)>",),
+        authority="<svg onload=alert(3)>",
         terms=("助贷",),
     )
     add_item(db, "yicai", "ok", "正常标题", severity="low", url='https://ok.example/a?b=1&c="2"')

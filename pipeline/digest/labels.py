@@ -62,8 +62,10 @@ _ZH = {
     "tz.Asia/Shanghai": "北京时间",
     "weekdays": "星期一 星期二 星期三 星期四 星期五 星期六 星期日",
     "list_sep": "、",
-    "reason_sep": "；",
-    "matched": "命中：{terms}",
+    "matched": "命中{terms}",
+    "term_quote": "「{term}」",
+    "term_join": "+",
+    "reason_join": " · ",
     "colon": "：",
     "lp": "（",
     "rp": "）",
@@ -126,12 +128,80 @@ _EN = {
     "tz.Asia/Shanghai": "Beijing time",
     "weekdays": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
     "list_sep": ", ",
-    "reason_sep": "; ",
-    "matched": "matched: {terms}",
+    "matched": "matched {terms}",
+    "term_quote": '"{term}"',
+    "term_join": " + ",
+    "reason_join": " · ",
     "colon": ": ",
     "lp": " (",
     "rp": ")",
 }
+
+# Topic ids of rules.toml ([topics.<id>]) as readers see them; an unknown id is shown as is.
+TOPICS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "micro-loan": ("网络小贷", "Online micro-lenders"),
+        "bank-internet-loan": ("互联网贷款与助贷", "Internet loans & loan facilitation"),
+        "consumer-finance": ("消费金融", "Consumer finance"),
+        "p2p": ("P2P与网贷", "P2P & online lending"),
+        "credit-reporting": ("征信", "Credit reporting"),
+        "collection": ("催收", "Debt collection"),
+        "predatory": ("套路贷与现金贷", "Predatory lending"),
+        "rate-cap": ("利率上限", "Interest-rate caps"),
+        "bnpl": ("先买后付", "BNPL & payday loans"),
+        "platform-change": ("平台信贷产品变动", "Platform credit products"),
+        "data-privacy-credit": ("信贷个人信息", "Credit data & privacy"),
+        "enforcement": ("监管处罚与整改", "Enforcement"),
+        "consumer-credit-en": ("境外消费信贷规则", "Consumer credit rules"),
+        "credit-policy": ("信贷政策", "Credit policy"),
+        "fintech-general": ("金融科技与支付", "Fintech & payments"),
+    }
+)
+
+# rules.toml [doctypes.<key>] and [actions.<key>]: a Match of kind "doctype:<key>" /
+# "action:<key>" (when the classifier reports one) names the document type / action.
+DOCTYPES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "law": ("法律/行政法规", "law or regulation"),
+        "judicial": ("司法解释", "judicial interpretation"),
+        "rule": ("部门规章", "departmental rule"),
+        "draft": ("征求意见稿", "draft for comment"),
+        "normative": ("规范性文件", "normative document"),
+        "qa": ("答记者问/解读", "Q&A / explainer"),
+    }
+)
+ACTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "closure": ("暂停/关闭/禁止", "suspension/closure/ban"),
+        "enforcement": ("整改/处罚/约谈", "rectification/penalty"),
+        "pricing": ("下调/上限", "price cut/cap"),
+    }
+)
+
+# Verdict.authority is the registry name of rules.toml [authorities.*]; English for the digest.
+AUTHORITIES_EN: Mapping[str, str] = MappingProxyType(
+    {
+        "国务院": "State Council",
+        "全国人大常委会": "NPC Standing Committee",
+        "中国人民银行": "PBOC",
+        "国家金融监督管理总局": "NFRA",
+        "金融监管总局派出机构": "NFRA local office",
+        "金融管理部门": "financial regulators",
+        "地方金融管理部门": "local financial regulator",
+        "最高人民法院": "Supreme People's Court",
+        "中国证监会": "CSRC",
+        "国家网信办": "CAC",
+        "工业和信息化部": "MIIT",
+        "公安部": "Ministry of Public Security",
+        "财政部": "Ministry of Finance",
+        "市场监管总局": "SAMR",
+        "国家外汇管理局": "SAFE",
+        "国家发展改革委": "NDRC",
+        "教育部": "Ministry of Education",
+        "中国互联网金融协会": "NIFA",
+        "行业协会": "industry association",
+    }
+)
 
 LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {"zh": MappingProxyType(_ZH), "en": MappingProxyType(_EN)}
@@ -147,3 +217,27 @@ def tz_label(language: str, timezone: str) -> str:
     if timezone in BEIJING_ZONES:
         return labels(language)["tz.Asia/Shanghai"]
     return timezone
+
+
+def _pick(pair: tuple[str, str], language: str) -> str:
+    return pair[1] if language == "en" else pair[0]
+
+
+def topic_label(language: str, topic: str) -> str:
+    """A topic id as readers see it; an unknown topic is its id."""
+    pair = TOPICS.get(topic)
+    return _pick(pair, language) if pair else topic
+
+
+def doctype_label(language: str, key: str) -> str | None:
+    pair = DOCTYPES.get(key)
+    return _pick(pair, language) if pair else None
+
+
+def action_label(language: str, key: str) -> str | None:
+    pair = ACTIONS.get(key)
+    return _pick(pair, language) if pair else None
+
+
+def authority_label(language: str, name: str) -> str:
+    return AUTHORITIES_EN.get(name, name) if language == "en" else name

@@ -17,14 +17,23 @@ from zoneinfo import ZoneInfo
 
 from pipeline.config import Config
 from pipeline.digest.cluster import Story, normalize_doc_number
-from pipeline.digest.labels import labels
+from pipeline.digest.labels import (
+    action_label,
+    authority_label,
+    doctype_label,
+    labels,
+    topic_label,
+)
 from pipeline.digest.select import story_severity, story_topics
+from pipeline.models import Match
 from pipeline.store.items import StoredItem
 from pipeline.store.sources import HealthEvent, SourceState
 
 TITLE_MAX = 160
 SNIPPET_MAX = 150
 REASON_MAX = 120
+TOPIC_MAX = 40
+REASON_TERMS = 3
 NAME_MAX = 60
 URL_MAX = 2000
 FAILING = ("blocked", "layout-changed", "error")
@@ -165,28 +174,46 @@ class Viewer:
             severity_label=self.t[f"sev.{severity}"],
             source=self.source_name(lead.source_id),
             authority=self.t[f"auth.{self.authority.get(lead.source_id, 'media')}"],
-            issuer=clean(verdict.authority if verdict else None, NAME_MAX),
+            issuer=clean(
+                authority_label(self.lang, verdict.authority)
+                if verdict and verdict.authority
+                else None,
+                NAME_MAX,
+            ),
             when=self.time(lead.published or lead.first_seen),
             when_label=self.t["published" if lead.published else "first_seen"],
             doc_numbers=tuple(d for d in docs.values() if d),
             snippet=snippet(lead),
             reason=self.reason(lead),
-            topics=tuple(clean(t, 20) for t in story_topics(story)),
+            topics=tuple(self.topic(t) for t in story_topics(story)),
             also=tuple(also.values()),
             alerted=self.t["alerted"].format(time=self.time(alerted)) if alerted else "",
         )
 
+    def topic(self, topic: str) -> str:
+        return clean(topic_label(self.lang, topic), TOPIC_MAX)
+
     def reason(self, item: StoredItem) -> str:
+        """Why it was flagged, from the verdict's structured fields (never its explanation
+        lines): the terms the rules matched, then document type, action and authority when
+        known. zh ``命中「借呗」+「暂停」 · 规范性文件 · 中国人民银行``."""
         verdict = item.verdict
         if verdict is None:
             return ""
-        parts = [clean(e, REASON_MAX) for e in verdict.explanation[:2] if e.strip()]
-        if parts:
-            return clean(self.t["reason_sep"].join(parts), REASON_MAX)
-        terms = list(dict.fromkeys(m.term for m in verdict.matches if m.kind != "exclude"))
-        if not terms:
-            return ""
-        return clean(self.t["matched"].format(terms=self.t["list_sep"].join(terms[:5])), REASON_MAX)
+        t = self.t
+        terms = matched_terms(item)[:REASON_TERMS]
+        parts = []
+        if terms:
+            quoted = t["term_join"].join(t["term_quote"].format(term=x) for x in terms)
+            parts.append(t["matched"].format(terms=quoted))
+        for family, label in (("doctype", doctype_label), ("action", action_label)):
+            keys = [m.kind.partition(":")[2] for m in verdict.matches if _family(m) == family]
+            named = next((n for n in (label(self.lang, k) for k in keys) if n), None)
+            if named:
+                parts.append(named)
+        if verdict.authority:
+            parts.append(authority_label(self.lang, verdict.authority))
+        return clean(t["reason_join"].join(p for p in parts if p), REASON_MAX)
 
     def sections(self, stories: Sequence[Story]) -> tuple[Section, ...]:
         """Stories (already ordered) grouped by severity, then by their first topic."""
@@ -199,7 +226,7 @@ class Viewer:
                     continue
                 number += 1
                 topics = story_topics(story)
-                topic = clean(topics[0], 20) if topics else self.t["no_topic"]
+                topic = self.topic(topics[0]) if topics else self.t["no_topic"]
                 groups.setdefault(topic, []).append(self.entry(number, story))
             if groups:
                 count = sum(len(g) for g in groups.values())
@@ -240,19 +267,57 @@ class Viewer:
         )
 
 
-def snippet(item: StoredItem) -> tuple[Segment, ...]:
-    """A short excerpt with the matched terms marked, centred on the first match."""
+NOT_RULE_KINDS = ("exclude", "doctype", "action", "authority")
+_TRIVIAL = re.compile(r"[\W_]+")
+
+
+def _family(m: Match) -> str:
+    return m.kind.partition(":")[0]
+
+
+def _matched_text(item: StoredItem, m: Match) -> str:
+    """The matched words as the item spells them (offsets), else the rule's term."""
+    text = {"title": item.title, "summary": item.summary, "body": item.body}.get(m.field, "")
+    found = clean(text[m.start : m.end], 40) if 0 <= m.start < m.end <= len(text) else ""
+    return found or clean(m.term, 40)
+
+
+def matched_terms(item: StoredItem) -> list[str]:
+    """The terms behind the fired rules (not vetoes, document types or actions), in order."""
     verdict = item.verdict
-    text = clean((verdict.snippet if verdict else "") or item.summary or item.body, 10_000)
+    if verdict is None:
+        return []
+    found = (_matched_text(item, m) for m in verdict.matches if _family(m) not in NOT_RULE_KINDS)
+    return list(dict.fromkeys(t for t in found if t.strip()))
+
+
+def adds_to(text: str, title: str) -> bool:
+    """Whether ``text`` says more than ``title`` (ignoring punctuation, spacing, case)."""
+    bare, head = _TRIVIAL.sub("", text).casefold(), _TRIVIAL.sub("", title).casefold()
+    if not bare or bare in head:
+        return False
+    return len(bare.replace(head, "", 1) if head else bare) >= 4
+
+
+def snippet(item: StoredItem) -> tuple[Segment, ...]:
+    """A short excerpt with the matched terms marked, centred on the first match; nothing
+    when neither the verdict's snippet, the summary nor the body says more than the title."""
+    verdict = item.verdict
+    candidates = ((verdict.snippet if verdict else ""), item.summary, item.body)
+    text = next((c for c in (clean(x, 10_000) for x in candidates) if adds_to(c, item.title)), "")
     if not text:
         return ()
     terms = sorted(
-        {m.term for m in verdict.matches if m.kind != "exclude" and m.term.strip()}
+        {
+            *matched_terms(item),
+            *(m.term for m in verdict.matches if _family(m) not in NOT_RULE_KINDS),
+        }
         if verdict
         else set(),
         key=len,
         reverse=True,
     )
+    terms = [t for t in terms if t.strip()]
     pattern = re.compile("|".join(re.escape(t) for t in terms)) if terms else None
     first = pattern.search(text) if pattern else None
     start = 0
