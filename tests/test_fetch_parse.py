@@ -250,3 +250,12 @@ def test_gbk_page_served_with_a_wrong_latin1_header(strip_meta: bool) -> None:
         "关于规范网络小额贷款业务的通知",
         "䶮字与€符号在GB18030中可编码",
     ]
+
+
+def test_yicai_vip_articles_get_the_vip_prefix() -> None:
+    source = SOURCES["yicai-headline"]
+    items = parse(fetched("yicai-headline.json", source, "application/json"), source)
+    links = {i.extra["NewsID"]: i.url for i in items}
+    assert links["102811234"] == "https://www.yicai.com/vip/news/102811234.html"  # AppID 0
+    assert links["102812345"] == "https://www.yicai.com/news/102812345.html"  # AppID 1
+    assert links["102811500"] == "https://www.yicai.com/news/102811500.html"  # absolute url

@@ -163,6 +163,10 @@ url = "https://example.org/api"
 items = "data"
 date_unit = "minutes"
 link_template = "https://example.org/{docId"
+link_rules = [
+  { field = "AppID", equals = 0, template = "/vip{url" },
+  { field = "AppID", equals = 1 },
+]
 
 [[sources]]
 id = "no-items"
@@ -183,6 +187,8 @@ link = "u"
     assert "source 'bad-html': detail_hosts: expected a list of host names" in text
     assert "source 'bad-json': date_unit: expected 's' or 'ms'" in text
     assert "source 'bad-json': link_template: bad template" in text
+    assert "source 'bad-json': link_rules[0].template: bad template '/vip{url'" in text
+    assert "source 'bad-json': link_rules[1]: expected { field = ..., equals = ..." in text
     assert "source 'bad-json'.title: missing required key for kind 'json'" in text
     assert "source 'no-items'.items: missing required key for kind 'json'" in text
 

@@ -74,16 +74,22 @@ def common_problems(options: Mapping[str, Any]) -> list[str]:
     problems = selector_problems("detail", options.get("detail"))
     if ("detail_url" in options or "detail_json" in options) and "detail" not in options:
         problems.append("detail_url/detail_json: need 'detail' (the body selector) as well")
-    template = options.get("detail_url")
-    if isinstance(template, str):
-        try:
-            template.format_map(_AnyKeys())
-        except (ValueError, IndexError) as e:
-            problems.append(f"detail_url: bad template {template!r}: {e}")
+    problems += template_problems("detail_url", options.get("detail_url"))
     hosts = options.get("detail_hosts", [])
     if not all(isinstance(h, str) and h and "/" not in h for h in hosts):
         problems.append("detail_hosts: expected a list of host names, e.g. ['www.pbc.gov.cn']")
     return problems
+
+
+def template_problems(key: str, template: object) -> list[str]:
+    """A ``str.format`` template over named fields (``"...?docId={docId}"``) that cannot fail."""
+    if not isinstance(template, str):
+        return []
+    try:
+        template.format_map(_AnyKeys())
+    except (ValueError, IndexError, AttributeError, TypeError) as e:
+        return [f"{key}: bad template {template!r}: {e}"]
+    return []
 
 
 class _AnyKeys(dict[str, str]):

@@ -1,8 +1,10 @@
 """Kind ``json``: a JSON API. ``items`` is the dotted path to the list (or several paths, the
 first present wins); ``title``/``link``/``date``/``summary`` name fields of each row (a list of
 names = first non-empty). ``link_template`` builds the page link from row fields (NFRA:
-``...ItemDetail.html?docId={docId}``). ``status_path``/``status_ok``/``message_path`` check an
-error envelope (NFRA ``rptCode``); ``extra`` copies raw fields (doc numbers, ids) into the item.
+``...ItemDetail.html?docId={docId}``); ``link_rules`` are conditional templates, the first whose
+``field`` equals ``equals`` wins over ``link`` (yicai: ``AppID == 0`` => ``/vip{url}``).
+``status_path``/``status_ok``/``message_path`` check an error envelope (NFRA ``rptCode``);
+``extra`` copies raw fields (doc numbers, ids) into the item.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from types import MappingProxyType
 from typing import Any
 
 from pipeline.errors import FetchError, LayoutChangedError
-from pipeline.fetch.items import COMMON_OPTIONS, Builder, _AnyKeys, clean_text, common_problems
+from pipeline.fetch.items import (
+    COMMON_OPTIONS,
+    Builder,
+    _AnyKeys,
+    clean_text,
+    common_problems,
+    template_problems,
+)
 from pipeline.fetch.registry import Document, Kind, Page
 
 OPTIONS: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
@@ -23,6 +32,7 @@ OPTIONS: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
         "title": (str, list),
         "link": (str, list),
         "link_template": str,
+        "link_rules": list,
         "link_base": str,
         "date": (str, list),
         "date_unit": str,
@@ -111,11 +121,14 @@ def parse(doc: Document) -> Page:
     builder = Builder(doc)
     base = opts.get("link_base") or doc.fetched.url
     template = opts.get("link_template")
+    rules = opts.get("link_rules", [])
     extra_fields = [str(f) for f in opts.get("extra", [])]
     for row in _items(data, doc):
         if not isinstance(row, Mapping):
             continue
-        raw_link = first(row, opts.get("link"))
+        raw_link: object = _ruled_link(row, rules)
+        if raw_link is None:
+            raw_link = first(row, opts.get("link"))
         if raw_link is None and template:
             raw_link = template.format_map(_Row(row))
         extra = {f: str(v) for f in extra_fields if (v := first(row, f)) is not None}
@@ -130,6 +143,15 @@ def parse(doc: Document) -> Page:
             date_unit=opts.get("date_unit"),
         )
     return builder.finish()
+
+
+def _ruled_link(row: Mapping[str, Any], rules: list[Mapping[str, Any]]) -> str | None:
+    """The link of the first rule whose field equals its value (compared as text), if any."""
+    for rule in rules:
+        value = lookup(row, str(rule["field"]))
+        if value is not _MISSING and str(value) == str(rule["equals"]):
+            return str(rule["template"]).format_map(_Row(row))
+    return None
 
 
 class _Row(_AnyKeys):
@@ -147,12 +169,19 @@ def validate(options: Mapping[str, Any]) -> list[str]:
             problems.append(f"{key}: expected field names (non-empty strings)")
     if "link" not in options and "link_template" not in options:
         problems.append("link: json sources need 'link' or 'link_template'")
-    template = options.get("link_template")
-    if isinstance(template, str):
-        try:
-            template.format_map(_AnyKeys())
-        except (ValueError, IndexError) as e:
-            problems.append(f"link_template: bad template {template!r}: {e}")
+    problems += template_problems("link_template", options.get("link_template"))
+    for n, rule in enumerate(options.get("link_rules", [])):
+        where = f"link_rules[{n}]"
+        if not isinstance(rule, Mapping) or set(rule) != {"field", "equals", "template"}:
+            problems.append(f"{where}: expected {{ field = ..., equals = ..., template = ... }}")
+        elif not (isinstance(rule["field"], str) and rule["field"]):
+            problems.append(f"{where}.field: expected a field name")
+        elif not isinstance(rule["equals"], str | int | bool) or not isinstance(
+            rule["template"], str
+        ):
+            problems.append(f"{where}: equals must be a string or number, template a string")
+        else:
+            problems += template_problems(f"{where}.template", rule["template"])
     return problems
 
 
