@@ -1,8 +1,7 @@
 """The daemon: APScheduler 3 wiring of the cycle, the digest, retries and retention to triggers.
 
-This is the only module that imports apscheduler. What each job *does* is a plain function here
-(``fetch_job``, ``digest_job``, ``retry_job``, ``prune_job``) taking a config and an open database,
-so it can be tested without a scheduler; ``Daemon`` only wires them to triggers:
+This is the only module that imports apscheduler, and it only wires jobs to triggers. What each
+job *does* is a plain function in ``pipeline.jobs`` taking a config and an open database:
 
 - ``startup``  once, at start: fetch every enabled source concurrently, send alerts, retry pending
   deliveries, send a digest missed while the daemon was down (once), prune raw bodies;
@@ -28,10 +27,9 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import sqlite_utils
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -40,23 +38,21 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from pipeline import digest
 from pipeline.config import Config
-from pipeline.errors import DeliveryError, LendwatchError
-from pipeline.models import RunReport, Source
-from pipeline.run import run_cycle
-from pipeline.store import open_db
-from pipeline.store.items import prune_bodies
-from pipeline.store.meta import (
-    DAEMON_PID,
-    DAEMON_STARTED,
-    DIGEST_LAST_SLOT,
-    PRUNE_LAST,
-    get_time,
-    last_digest_created,
-    set_meta,
-    set_time,
+from pipeline.errors import LendwatchError
+from pipeline.jobs import (
+    digest_job,
+    digest_time,
+    fetch_job,
+    fetch_job_id,
+    group_by_interval,
+    jitter_for,
+    prune_job,
+    retry_job,
+    startup_job,
 )
+from pipeline.store import open_db
+from pipeline.store.meta import DAEMON_PID, DAEMON_STARTED, set_meta, set_time
 from pipeline.store.schema import utcnow
 
 log = logging.getLogger(__name__)
@@ -65,176 +61,7 @@ RETRY_EVERY = 600  # seconds between retries of pending deliveries
 PRUNE_EVERY = 86_400
 DIGEST_GRACE = 6 * 3600  # a digest may still go out this late (suspended machine, long job)
 SHUTDOWN_GRACE = 60.0
-MAX_JITTER = 120.0
 NEXT_RUN_PREFIX = "next."  # meta key prefix: the daemon's next run time per job
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure helpers
-
-
-def jitter_for(every_seconds: int) -> float:
-    """A tenth of the interval, at most two minutes: spreads load without drifting much."""
-    return min(every_seconds / 10, MAX_JITTER)
-
-
-def group_by_interval(sources: Sequence[Source]) -> dict[int, tuple[Source, ...]]:
-    groups: dict[int, list[Source]] = {}
-    for source in sources:
-        if source.enabled:
-            groups.setdefault(source.every_seconds, []).append(source)
-    return {every: tuple(group) for every, group in sorted(groups.items())}
-
-
-def fetch_job_id(every_seconds: int) -> str:
-    return f"fetch-{every_seconds}s"
-
-
-def digest_time(at: str) -> time:
-    hour, minute = at.split(":")
-    return time(int(hour), int(minute))
-
-
-def latest_slot(at: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """The most recent scheduled digest time at or before ``now`` (UTC)."""
-    local = now.astimezone(tz)
-    slot = datetime.combine(local.date(), digest_time(at), tzinfo=tz)
-    if slot > local:
-        slot = datetime.combine(local.date() - timedelta(days=1), digest_time(at), tzinfo=tz)
-    return slot.astimezone(UTC)
-
-
-def next_slot(at: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """The next scheduled digest time strictly after ``now`` (UTC)."""
-    local = now.astimezone(tz)
-    slot = datetime.combine(local.date(), digest_time(at), tzinfo=tz)
-    if slot <= local:
-        slot = datetime.combine(local.date() + timedelta(days=1), digest_time(at), tzinfo=tz)
-    return slot.astimezone(UTC)
-
-
-def last_digest(db: sqlite_utils.Database) -> datetime | None:
-    """When a digest was last produced: the daemon's record, or the newest digest delivery.
-
-    Creation time, not send time: a stale digest delivered late by a retry must not count as
-    today's digest.
-    """
-    times = [get_time(db, DIGEST_LAST_SLOT), last_digest_created(db)]
-    known = [t for t in times if t is not None]
-    return max(known) if known else None
-
-
-def missed_digest(db: sqlite_utils.Database, config: Config, now: datetime) -> datetime | None:
-    """The digest slot missed while the daemon was down, if any.
-
-    With no digest on record at all (a fresh install) nothing counts as missed: the first digest
-    goes out at its regular time.
-    """
-    last = last_digest(db)
-    slot = latest_slot(config.digest.at, config.settings.tz, now)
-    if last is None or last >= slot:
-        return None
-    return slot
-
-
-# ---------------------------------------------------------------------------------------------
-# Job bodies: plain functions on an open database
-
-
-def fetch_job(
-    config: Config, db: sqlite_utils.Database, sources: Sequence[Source] | None = None
-) -> RunReport:
-    """One cycle over ``sources`` (default: all), then immediate alerts."""
-    report = run_cycle(config, db, sources=sources)
-    failed = len(report.failed)
-    log.info(
-        "cycle: %d sources, %d new, %d flagged, %d failed",
-        len(report.sources),
-        report.new_items,
-        report.flagged_items,
-        failed,
-    )
-    try:
-        alerts = digest.send_alerts(db, config)
-    except DeliveryError as e:
-        log.error("alerts not sent (kept pending, retried): %s", e)
-    else:
-        if alerts.sent or alerts.written or alerts.failed:
-            level = logging.WARNING if alerts.failed else logging.INFO
-            log.log(level, "%s", alerts.summary())
-    return report
-
-
-def digest_job(
-    config: Config, db: sqlite_utils.Database, now: datetime | None = None, *, catch_up: bool
-) -> bool:
-    """Send the digest for the current slot unless it was handled already; True when sent.
-
-    ``catch_up`` (at start) sends only a *missed* digest: one whose slot passed while the daemon
-    was down. The slot is recorded once the digest was produced, even if delivery failed: the
-    message then stays pending and the retry job delivers it, so it is never produced twice.
-    """
-    now = now or utcnow()
-    if catch_up:
-        slot = missed_digest(db, config, now)
-        if slot is None:
-            return False
-        log.info("digest of %s was missed while the daemon was down: sending it now", slot)
-    else:
-        slot = latest_slot(config.digest.at, config.settings.tz, now)
-        last = last_digest(db)
-        if last is not None and last >= slot:
-            log.info("digest of %s was sent already", slot)
-            return False
-    try:
-        result = digest.send_digest(db, config, now=now)
-        log.log(logging.WARNING if result.failed else logging.INFO, "%s", result.summary())
-    except DeliveryError as e:
-        log.error("digest not delivered (kept pending, retried): %s", e)
-    set_time(db, DIGEST_LAST_SLOT, slot)
-    return True
-
-
-def retry_job(config: Config, db: sqlite_utils.Database) -> None:
-    result = digest.retry_pending(db, config)
-    if result.failed or result.sent or result.written or result.notified:
-        level = logging.WARNING if result.failed else logging.INFO
-        log.log(level, "pending deliveries: %s", result.summary())
-
-
-def prune_job(config: Config, db: sqlite_utils.Database) -> int:
-    pruned = prune_bodies(db, config.settings.retention_days)
-    set_time(db, PRUNE_LAST, utcnow())
-    if pruned:
-        log.info(
-            "retention: dropped raw bodies of %d items older than %d days",
-            pruned,
-            config.settings.retention_days,
-        )
-    return pruned
-
-
-def startup_job(config: Config, db: sqlite_utils.Database) -> None:
-    """At start: fetch everything, alerts, pending deliveries, a missed digest, retention.
-
-    The steps are independent: one failing (say, a broken rules file stops the fetch) is logged
-    and the others still run.
-    """
-    steps: tuple[tuple[str, Callable[[], object]], ...] = (
-        ("fetch", lambda: fetch_job(config, db)),
-        ("retry", lambda: retry_job(config, db)),
-        ("missed digest", lambda: digest_job(config, db, catch_up=True)),
-        ("retention", lambda: prune_job(config, db)),
-    )
-    for name, step in steps:
-        try:
-            step()
-        except (LendwatchError, sqlite3.Error) as e:
-            log.error("start-up %s failed: %s", name, e)
-
-
-# ---------------------------------------------------------------------------------------------
-# The scheduler
 
 
 class Daemon:

@@ -13,11 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.config import Config, load_config
-from pipeline.models import Source
-from pipeline.run import run_cycle
-from pipeline.schedule import (
-    NEXT_RUN_PREFIX,
-    Daemon,
+from pipeline.jobs import (
     digest_job,
     fetch_job_id,
     group_by_interval,
@@ -26,6 +22,9 @@ from pipeline.schedule import (
     missed_digest,
     next_slot,
 )
+from pipeline.models import Source
+from pipeline.run import run_cycle
+from pipeline.schedule import NEXT_RUN_PREFIX, Daemon
 from pipeline.store import open_db
 from pipeline.store.meta import DIGEST_LAST_SLOT, PRUNE_LAST, get_time, set_time
 from tests.support.harness import (

@@ -28,15 +28,9 @@ from pipeline.cli.common import (
 )
 from pipeline.config import Config
 from pipeline.errors import StoreError
+from pipeline.jobs import fetch_job_id, last_digest, next_slot
 from pipeline.lock import DataDirLock
-from pipeline.schedule import (
-    NEXT_RUN_PREFIX,
-    SHUTDOWN_GRACE,
-    Daemon,
-    fetch_job_id,
-    last_digest,
-    next_slot,
-)
+from pipeline.schedule import NEXT_RUN_PREFIX, SHUTDOWN_GRACE, Daemon
 from pipeline.store.deliveries import list_deliveries
 from pipeline.store.items import StoredItem, prune_bodies, search
 from pipeline.store.meta import DAEMON_STARTED, PRUNE_LAST, backup, get_time
