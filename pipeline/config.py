@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline.errors import ConfigError
 from pipeline.fetch.kinds import KINDS
 from pipeline.models import Source
+from pipeline.validate import KeyType, Problems, check_table
 
 CONFIG_ENV = "LENDWATCH_CONFIG"
 PASSWORD_ENV = "LENDWATCH_SMTP_PASSWORD"
@@ -133,19 +134,8 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV, "sources.toml"))
 
 
-class _Problems:
-    """Collects problems for one file; ``where`` prefixes name the table/source and key."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.items: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.items.append(f"{self.path}: {where}: {message}")
-
-
 # key -> (accepted types, required)
-_T = type | tuple[type, ...]
+_T = KeyType
 SETTINGS_KEYS: Mapping[str, _T] = {
     "data_dir": str,
     "timezone": str,
@@ -198,46 +188,7 @@ TOP_KEYS = ("settings", "email", "digest", "alerts", "notify", "sources")
 AUTHORITIES = ("regulator", "association", "media")
 
 
-def _type_name(t: _T) -> str:
-    names = {str: "string", int: "integer", float: "number", bool: "boolean"}
-    names.update({list: "array", dict: "table"})
-    if isinstance(t, tuple):
-        return " or ".join(names.get(x, x.__name__) for x in t)
-    return names.get(t, t.__name__)
-
-
-def _check_table(
-    table: Mapping[str, Any],
-    allowed: Mapping[str, _T],
-    where: str,
-    problems: _Problems,
-    required: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Check keys and types; return only the valid entries."""
-    good: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in allowed:
-            problems.add(
-                f"{where}.{key}", f"unknown key; allowed keys: {', '.join(sorted(allowed))}"
-            )
-            continue
-        expected = allowed[key]
-        is_bool = isinstance(value, bool)
-        bool_ok = expected is bool or (isinstance(expected, tuple) and bool in expected)
-        if not isinstance(value, expected) or (is_bool and not bool_ok):
-            problems.add(
-                f"{where}.{key}",
-                f"expected {_type_name(expected)}, got {type(value).__name__} {value!r}",
-            )
-            continue
-        good[key] = value
-    for key in required:
-        if key not in table:
-            problems.add(f"{where}.{key}", "missing required key")
-    return good
-
-
-def _check_tz(name: str, where: str, problems: _Problems) -> bool:
+def _check_tz(name: str, where: str, problems: Problems) -> bool:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -246,13 +197,13 @@ def _check_tz(name: str, where: str, problems: _Problems) -> bool:
     return True
 
 
-def _check_severity(value: str, where: str, problems: _Problems, *, allow_off: bool) -> None:
+def _check_severity(value: str, where: str, problems: Problems, *, allow_off: bool) -> None:
     allowed = (*SEVERITY_CHOICES, "off") if allow_off else SEVERITY_CHOICES
     if value not in allowed:
         problems.add(where, f"expected one of {', '.join(allowed)}, got {value!r}")
 
 
-def _load_sources(raw: object, settings_tz: str, problems: _Problems) -> tuple[Source, ...]:
+def _load_sources(raw: object, settings_tz: str, problems: Problems) -> tuple[Source, ...]:
     if not isinstance(raw, list):
         problems.add("sources", "expected an array of tables ([[sources]])")
         return ()
@@ -269,7 +220,7 @@ def _load_sources(raw: object, settings_tz: str, problems: _Problems) -> tuple[S
         allowed: dict[str, _T] = dict(SOURCE_KEYS)
         if kind is not None:
             allowed.update(kind.options)
-        good = _check_table(table, allowed, label, problems, SOURCE_REQUIRED)
+        good = check_table(table, allowed, label, problems, SOURCE_REQUIRED)
         if isinstance(kind_name, str) and kind is None:
             problems.add(
                 f"{label}.kind",
@@ -335,13 +286,13 @@ def _load_sources(raw: object, settings_tz: str, problems: _Problems) -> tuple[S
     return tuple(sources)
 
 
-def _load_email(raw: object, problems: _Problems) -> EmailConfig | None:
+def _load_email(raw: object, problems: Problems) -> EmailConfig | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
         problems.add("email", "expected a table")
         return None
-    good = _check_table(raw, EMAIL_KEYS, "email", problems, EMAIL_REQUIRED)
+    good = check_table(raw, EMAIL_KEYS, "email", problems, EMAIL_REQUIRED)
     security = good.get("security", "none")
     if security not in ("none", "starttls", "ssl"):
         problems.add("email.security", f"expected none, starttls or ssl, got {security!r}")
@@ -351,7 +302,7 @@ def _load_email(raw: object, problems: _Problems) -> EmailConfig | None:
         if isinstance(r, str):
             recipients.append(Recipient(address=r))
         elif isinstance(r, dict):
-            g = _check_table(r, RECIPIENT_KEYS, where, problems, ("address",))
+            g = check_table(r, RECIPIENT_KEYS, where, problems, ("address",))
             sev = g.get("min_severity", "low")
             _check_severity(sev, f"{where}.min_severity", problems, allow_off=False)
             if "address" in g:
@@ -374,7 +325,7 @@ def _load_email(raw: object, problems: _Problems) -> EmailConfig | None:
     )
 
 
-def _sub(data: Mapping[str, Any], key: str, problems: _Problems) -> dict[str, Any]:
+def _sub(data: Mapping[str, Any], key: str, problems: Problems) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
         problems.add(key, "expected a table")
@@ -385,7 +336,7 @@ def _sub(data: Mapping[str, Any], key: str, problems: _Problems) -> dict[str, An
 def load_config(path: Path | str | None = None) -> Config:
     """Read and validate the configuration file. Raises ConfigError with every problem."""
     path = Path(path) if path is not None else default_config_path()
-    problems = _Problems(path)
+    problems = Problems(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
@@ -399,7 +350,7 @@ def load_config(path: Path | str | None = None) -> Config:
         if key not in TOP_KEYS:
             problems.add(key, f"unknown table; allowed: {', '.join(TOP_KEYS)}")
 
-    s = _check_table(_sub(data, "settings", problems), SETTINGS_KEYS, "settings", problems)
+    s = check_table(_sub(data, "settings", problems), SETTINGS_KEYS, "settings", problems)
     tz = s.get("timezone", "Asia/Shanghai")
     _check_tz(tz, "settings.timezone", problems)
     for key in ("concurrency", "per_host", "retention_days"):
@@ -415,7 +366,7 @@ def load_config(path: Path | str | None = None) -> Config:
         retention_days=s.get("retention_days", 180),
     )
 
-    d = _check_table(_sub(data, "digest", problems), DIGEST_KEYS, "digest", problems)
+    d = check_table(_sub(data, "digest", problems), DIGEST_KEYS, "digest", problems)
     if "at" in d and not TIME_RE.match(d["at"]):
         problems.add("digest.at", f"expected HH:MM (24h), got {d['at']!r}")
     if d.get("language", "zh") not in ("zh", "en"):
@@ -424,7 +375,7 @@ def load_config(path: Path | str | None = None) -> Config:
         problems.add("digest.max_age_days", "expected a number of days, at least 1")
     digest = DigestConfig(**d)
 
-    a = _check_table(_sub(data, "alerts", problems), ALERTS_KEYS, "alerts", problems)
+    a = check_table(_sub(data, "alerts", problems), ALERTS_KEYS, "alerts", problems)
     if "min_severity" in a:
         _check_severity(a["min_severity"], "alerts.min_severity", problems, allow_off=True)
     alerts = AlertsConfig(**a)
@@ -438,7 +389,7 @@ def load_config(path: Path | str | None = None) -> Config:
         if not isinstance(n, dict):
             problems.add(f"notify[{i}]", "expected a table")
             continue
-        g = _check_table(n, NOTIFY_KEYS, f"notify[{i}]", problems, ("url",))
+        g = check_table(n, NOTIFY_KEYS, f"notify[{i}]", problems, ("url",))
         if "min_severity" in g:
             _check_severity(
                 g["min_severity"], f"notify[{i}].min_severity", problems, allow_off=False

@@ -134,8 +134,11 @@ def test_every_problem_is_reported_at_once_naming_file_table_and_key(tmp_path: P
         (('exclude = ["howto", "near-merchant"]', 'exclude = ["deposits"]'), "is a mask"),
         (("[groups.products]", "[groups.p2p]"), "topics and groups share one namespace"),
         (('require = ["p2p"]', 'require = ["platform-change"]'), "has no terms of its own"),
-        (('version = "t1"', "version = 1"), "meta.version: wrong type int"),
-        (("weight = 2.5", 'weight = "high"'), "doctypes.normative.weight: wrong type str"),
+        (('version = "t1"', "version = 1"), "meta.version: expected string, got int"),
+        (
+            ("weight = 2.5", 'weight = "high"'),
+            "normative.weight: expected integer or number, got str",
+        ),
         (('name = "关闭"', 'name = "关闭"\nlabel = "x"'), "actions.closure.label: unknown key"),
         (("[meta]", "[scoring]\nhigh = 1.0\nmedium = 2.0\n\n[meta]"), "must be above"),
         (("[meta]", "[extras]\n[meta]"), "extras: unknown table; allowed: meta, scoring"),

@@ -28,6 +28,7 @@ from typing import Any
 
 from pipeline.classify.normalize import fold_term
 from pipeline.errors import ConfigError
+from pipeline.validate import KeyType, Problems
 
 FIELDS: tuple[str, ...] = ("title", "summary", "body")
 AUTHORITY_KINDS = ("regulator", "association", "media")
@@ -127,7 +128,7 @@ TOP_KEYS = (
     "exclusions",
     "rules",
 )
-_T = type | tuple[type, ...]
+_T = KeyType
 META_KEYS: Mapping[str, _T] = {"version": str, "description": str}
 SCORING_KEYS: Mapping[str, _T] = {
     "field_weights": dict,
@@ -162,40 +163,8 @@ RULE_KEYS: Mapping[str, _T] = {
 }
 
 
-class _Problems:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.items: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.items.append(f"{self.path}: {where}: {message}")
-
-
-def _check(
-    table: Any, allowed: Mapping[str, _T], where: str, p: _Problems, required: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        p.add(where, "expected a table")
-        return {}
-    good: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in allowed:
-            p.add(f"{where}.{key}", f"unknown key; allowed keys: {', '.join(sorted(allowed))}")
-            continue
-        expected = allowed[key]
-        bool_ok = expected is bool
-        if not isinstance(value, expected) or (isinstance(value, bool) and not bool_ok):
-            p.add(f"{where}.{key}", f"wrong type {type(value).__name__} ({value!r})")
-            continue
-        good[key] = value
-    for key in required:
-        if key not in table:
-            p.add(f"{where}.{key}", "missing required key")
-    return good
-
-
 def _vocabulary(
-    name: str, kind: str, terms: Any, aliases: Any, where: str, p: _Problems, title: str = ""
+    name: str, kind: str, terms: Any, aliases: Any, where: str, p: Problems, title: str = ""
 ) -> Vocabulary:
     """Terms (strings) plus aliases (canonical -> variants); folded, duplicates reported."""
     out: list[Term] = []
@@ -233,7 +202,7 @@ def _vocabulary(
     return Vocabulary(name, kind, tuple(out), title)
 
 
-def _fields(value: Any, where: str, p: _Problems) -> tuple[str, ...]:
+def _fields(value: Any, where: str, p: Problems) -> tuple[str, ...]:
     if value is None:
         return FIELDS
     bad = [f for f in value if f not in FIELDS]
@@ -244,7 +213,7 @@ def _fields(value: Any, where: str, p: _Problems) -> tuple[str, ...]:
 
 
 def _names(
-    value: Any, known: Mapping[str, Any], what: str, where: str, p: _Problems
+    value: Any, known: Mapping[str, Any], what: str, where: str, p: Problems
 ) -> tuple[str, ...]:
     out: list[str] = []
     for v in value or []:
@@ -255,7 +224,7 @@ def _names(
     return tuple(out)
 
 
-def _weight(value: Any, where: str, p: _Problems) -> float:
+def _weight(value: Any, where: str, p: Problems) -> float:
     if value < 0:
         p.add(where, "must not be negative")
     return float(value)
@@ -265,7 +234,7 @@ def parse_rules(text: str, path: Path) -> RuleSet:
     """Validate the TOML ``text`` of a rules file. Raises ConfigError listing every problem."""
     from pipeline.classify.rules_load import build_ruleset  # split to keep modules small
 
-    p = _Problems(path)
+    p = Problems(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

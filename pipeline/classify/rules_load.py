@@ -26,16 +26,15 @@ from pipeline.classify.rules import (
     Scoring,
     Vocabulary,
     Weighted,
-    _check,
     _fields,
     _names,
-    _Problems,
     _vocabulary,
     _weight,
 )
+from pipeline.validate import Problems, check_table
 
 
-def _tables(data: dict[str, Any], key: str, p: _Problems) -> dict[str, Any]:
+def _tables(data: dict[str, Any], key: str, p: Problems) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
         p.add(key, "expected a table of tables")
@@ -43,8 +42,8 @@ def _tables(data: dict[str, Any], key: str, p: _Problems) -> dict[str, Any]:
     return value
 
 
-def _scoring(data: dict[str, Any], p: _Problems) -> Scoring:
-    s = _check(data.get("scoring", {}), SCORING_KEYS, "scoring", p)
+def _scoring(data: dict[str, Any], p: Problems) -> Scoring:
+    s = check_table(data.get("scoring", {}), SCORING_KEYS, "scoring", p)
     weights: dict[str, float] = {"title": 1.0, "summary": 0.6, "body": 0.3}
     for name, value in s.get("field_weights", {}).items():
         where = f"scoring.field_weights.{name}"
@@ -68,7 +67,7 @@ def _scoring(data: dict[str, Any], p: _Problems) -> Scoring:
     return scoring
 
 
-def _source_authority(data: dict[str, Any], p: _Problems) -> dict[str, float]:
+def _source_authority(data: dict[str, Any], p: Problems) -> dict[str, float]:
     out = {"regulator": 2.0, "association": 1.0, "media": 0.0}
     table = data.get("source_authority", {})
     if not isinstance(table, dict):
@@ -85,11 +84,11 @@ def _source_authority(data: dict[str, Any], p: _Problems) -> dict[str, float]:
     return out
 
 
-def _authorities(data: dict[str, Any], p: _Problems) -> tuple[Authority, ...]:
+def _authorities(data: dict[str, Any], p: Problems) -> tuple[Authority, ...]:
     out: list[Authority] = []
     for key, table in _tables(data, "authorities", p).items():
         where = f"authorities.{key}"
-        a = _check(table, AUTHORITY_KEYS, where, p, ("name", "weight", "names"))
+        a = check_table(table, AUTHORITY_KEYS, where, p, ("name", "weight", "names"))
         kind = a.get("kind", "regulator")
         if kind not in AUTHORITY_KINDS:
             p.add(f"{where}.kind", f"expected one of {', '.join(AUTHORITY_KINDS)}, got {kind!r}")
@@ -100,28 +99,28 @@ def _authorities(data: dict[str, Any], p: _Problems) -> tuple[Authority, ...]:
 
 
 def _weighted(
-    data: dict[str, Any], table_name: str, kind: str, p: _Problems
+    data: dict[str, Any], table_name: str, kind: str, p: Problems
 ) -> tuple[Weighted, ...]:
     out: list[Weighted] = []
     for key, table in _tables(data, table_name, p).items():
         where = f"{table_name}.{key}"
-        w = _check(table, WEIGHTED_KEYS, where, p, ("weight", "terms"))
+        w = check_table(table, WEIGHTED_KEYS, where, p, ("weight", "terms"))
         vocab = _vocabulary(f"{kind}:{key}", kind, w.get("terms"), None, where, p)
         weight = _weight(w.get("weight", 0), f"{where}.weight", p)
         out.append(Weighted(key, w.get("name", key), weight, vocab))
     return tuple(out)
 
 
-def _vocabularies(data: dict[str, Any], p: _Problems) -> dict[str, Vocabulary]:
+def _vocabularies(data: dict[str, Any], p: Problems) -> dict[str, Vocabulary]:
     vocabs: dict[str, Vocabulary] = {}
     for key, table in _tables(data, "groups", p).items():
-        g = _check(table, GROUP_KEYS, f"groups.{key}", p)
+        g = check_table(table, GROUP_KEYS, f"groups.{key}", p)
         vocabs[key] = _vocabulary(
             key, "group", g.get("terms"), g.get("aliases"), f"groups.{key}", p
         )
     for key, table in _tables(data, "topics", p).items():
         where = f"topics.{key}"
-        t = _check(table, TOPIC_KEYS, where, p, ("title",))
+        t = check_table(table, TOPIC_KEYS, where, p, ("title",))
         if key in vocabs:
             p.add(where, "a group has the same name; topics and groups share one namespace")
         if "terms" in t or "aliases" in t:
@@ -134,12 +133,12 @@ def _vocabularies(data: dict[str, Any], p: _Problems) -> dict[str, Vocabulary]:
 
 
 def _exclusions(
-    data: dict[str, Any], vocabs: dict[str, Vocabulary], p: _Problems
+    data: dict[str, Any], vocabs: dict[str, Vocabulary], p: Problems
 ) -> dict[str, Exclusion]:
     out: dict[str, Exclusion] = {}
     for key, table in _tables(data, "exclusions", p).items():
         where = f"exclusions.{key}"
-        e = _check(table, EXCLUSION_KEYS, where, p, ("mode",))
+        e = check_table(table, EXCLUSION_KEYS, where, p, ("mode",))
         mode = e.get("mode", "veto")
         if mode not in EXCLUSION_MODES:
             p.add(f"{where}.mode", f"expected one of {', '.join(EXCLUSION_MODES)}, got {mode!r}")
@@ -166,7 +165,7 @@ def _rules(
     data: dict[str, Any],
     vocabs: dict[str, Vocabulary],
     exclusions: dict[str, Exclusion],
-    p: _Problems,
+    p: Problems,
 ) -> tuple[Rule, ...]:
     raw = data.get("rules", [])
     if not isinstance(raw, list):
@@ -178,7 +177,7 @@ def _rules(
     for i, table in enumerate(raw):
         name = table.get("name") if isinstance(table, dict) else None
         where = f"rules[{i}]" + (f" ({name})" if isinstance(name, str) else "")
-        r = _check(table, RULE_KEYS, where, p, ("name", "topic", "require"))
+        r = check_table(table, RULE_KEYS, where, p, ("name", "topic", "require"))
         if isinstance(name, str):
             if name in seen:
                 p.add(f"{where}.name", "duplicate rule name")
@@ -222,11 +221,11 @@ def _rules(
     return tuple(out)
 
 
-def build_ruleset(data: dict[str, Any], path: Path, p: _Problems) -> RuleSet | None:
+def build_ruleset(data: dict[str, Any], path: Path, p: Problems) -> RuleSet | None:
     for key in data:
         if key not in TOP_KEYS:
             p.add(key, f"unknown table; allowed: {', '.join(TOP_KEYS)}")
-    meta = _check(data.get("meta", {}), META_KEYS, "meta", p, ("version",))
+    meta = check_table(data.get("meta", {}), META_KEYS, "meta", p, ("version",))
     scoring = _scoring(data, p)
     source_authority = _source_authority(data, p)
     authorities = _authorities(data, p)
