@@ -99,7 +99,10 @@ async def run_cycle_async(
 def store_result(
     db: sqlite_utils.Database, result: SourceResult, source: Source, classifier: Classifier
 ) -> SourceReport:
-    """Store one source's items, classify the new and edited ones, record its health."""
+    """Store one source's items, classify the new and edited ones, record its health.
+
+    Raises StoreError when the database fails; the source is not blamed for it.
+    """
     new = updated = flagged = 0
     if result.status == "ok" and result.items:
         try:
@@ -123,9 +126,11 @@ def store_result(
                 save_verdicts(db, verdicts)
             new, updated = len(saved.new), len(saved.updated)
             flagged = sum(1 for _, v in verdicts if v.flagged)
-        except (sqlite3.Error, StoreError) as e:
-            log.error("%s: could not store items: %s", source.id, e)
-            result = replace(result, status="error", reason=f"store failed: {e}", items=())
+        except sqlite3.Error as e:
+            # the database's fault (locked, disk full), not the source's: its health and its
+            # validators stay as they were, so the next cycle fetches it in full again
+            path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+            raise StoreError(f"database {path}: cannot store the items of {source.id}: {e}") from e
     report = SourceReport(
         source_id=source.id,
         status=result.status,

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from pipeline.config import Config, Settings
+from pipeline.errors import StoreError
 from pipeline.fetch.http import DEFAULT_POLICY
 from pipeline.models import Source
 from pipeline.run import load_classifier, run_cycle
 from pipeline.store import iter_items, open_db
+from pipeline.store.sources import source_states
 from tests.support.httpserver import HTTPTestServer, Route
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,3 +72,22 @@ def test_second_cycle_is_all_304_and_stores_nothing(
     assert first.new_items == 8 and [s.status for s in first.sources] == ["ok"] * 4
     assert all(s.not_modified for s in second.sources) and second.new_items == 0
     assert [s.source_id for s in second.sources] == ["f0", "f1", "f2", "f3"]  # config order
+
+
+def test_a_failing_database_fails_the_cycle_without_blaming_the_sources(
+    tmp_path: Path, http_server: HTTPTestServer
+) -> None:
+    cfg = config(tmp_path, http_server, 2)
+    db = open_db(cfg.settings.db_path)
+    db.execute("PRAGMA query_only = 1")  # every write fails, as on a full or read-only disk
+    with pytest.raises(StoreError, match=r"lendwatch\.db: cannot store the items of f\d: .*"):
+        run_cycle(cfg, db)
+    assert list(iter_items(db)) == []
+    # nothing was committed against the sources: no failure counted, no validators kept
+    assert source_states(db) == {}
+    db.execute("PRAGMA query_only = 0")
+    again = run_cycle(cfg, db)
+    assert (
+        again.new_items == 4 and not again.failed and not any(s.not_modified for s in again.sources)
+    )
+    db.close()
