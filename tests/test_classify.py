@@ -191,3 +191,19 @@ def test_eval_on_the_labelled_dev_set(classifier: Classifier) -> None:
     assert report.precision >= 0.95, [s.title for s in report.false_alarms]
     assert report.recall >= 0.95, [s.title for s in report.misses]
     assert not report.label1_high
+
+
+def test_the_document_type_and_action_that_weighed_severity_are_reported_as_matches(
+    classifier: Classifier,
+) -> None:
+    verdict = classifier.classify("关于暂停借呗新增授信的公告")
+    marks = [
+        (m.term, m.field, m.start, m.end, m.kind) for m in verdict.matches if m.rule == "severity"
+    ]
+    assert marks == [
+        ("公告", "title", 11, 13, "doctype:normative"),
+        ("暂停", "title", 2, 4, "action:closure"),
+    ]
+    # a news item with no document type and no action reports neither
+    plain = classifier.classify("网络小贷行业观察")
+    assert not [m for m in plain.matches if m.rule == "severity"]

@@ -121,11 +121,11 @@ def test_real_digest_shows_labels_and_short_reasons_never_classifier_internals(
     for needle in ("flagged:", "rule(s)", "relevance"):
         assert needle not in text and needle not in html
     if language == "zh":
-        assert "原因：命中「借呗」+「暂停」\n" in text
-        assert "原因：命中「暴力催收」+「网贷」\n" in text
+        assert "原因：命中「借呗」+「暂停」 · 规范性文件\n" in text
+        assert "原因：命中「暴力催收」+「网贷」 · 「立案」\n" in text
         assert "中国人民银行" in next(r for r in reasons if "互联网贷款" in r)
     else:
-        assert 'Why: matched "借呗" + "暂停"\n' in text
+        assert 'Why: matched "借呗" + "暂停" · normative document\n' in text
     # an excerpt only where it says more than the title
     excerpt = "摘要：" if language == "zh" else "Excerpt: "
     assert text.count(excerpt) == 3
@@ -151,16 +151,17 @@ def test_every_topic_of_the_rules_has_labels_in_both_languages() -> None:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("zh", "命中「借呗」+「暂停」 · 规范性文件 · 暂停/关闭/禁止 · 中国人民银行"),
-        ("en", 'matched "借呗" + "暂停" · normative document · suspension/closure/ban · PBOC'),
+        ("zh", "命中「借呗」+「暂停」 · 规范性文件 · 中国人民银行"),
+        ("en", 'matched "借呗" + "暂停" · normative document · PBOC'),
     ],
 )
 def test_reason_names_document_type_and_action_from_match_kinds(
     tmp_path: Path, language: str, expected: str
 ) -> None:
-    """The classifier does not report document type and action as matches yet; when it does
-    (kinds ``doctype:<key>`` / ``action:<key>``), the reason names them — never by parsing the
-    explanation's severity line."""
+    """The classifier reports the document type and action that weighed the severity as matches
+    of kinds ``doctype:<key>`` / ``action:<key>``; the reason names them from there, never by
+    parsing the explanation's severity line (the action 暂停 is one of the matched terms already,
+    so it is not repeated)."""
     config = make_config(tmp_path, language=language)
     db = database(config)
     title = "关于暂停借呗新增授信的公告"

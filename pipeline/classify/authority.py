@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pipeline.classify.matcher import Hit, HitIndex
 from pipeline.classify.normalize import fold_term
 from pipeline.classify.rules import FIELDS, Authority, RuleSet, Weighted
-from pipeline.models import Severity
+from pipeline.models import Match, Severity
 
 # A document with a 发文字号 is at least a normative document of this weight.
 NUMBERED_DOCTYPE = "normative"
@@ -40,6 +40,9 @@ class Assessment:
     line: str  # the severity arithmetic, as the explanation shows it
     authority: str | None
     enforcement: bool = False  # an [actions.enforcement] term matched
+    # the document-type and action hits that scored, as Match objects of kind "doctype:<key>" /
+    # "action:<key>" (the rules.toml table keys), so readers need not parse ``line``
+    marks: tuple[Match, ...] = ()
 
 
 class Registry:
@@ -174,4 +177,15 @@ class Registry:
             f"action {action[1]} ({action[2] or 'none'}) = {score:g} -> {severity}{self._limits}"
         )
         enforcement = self.enforcement_vocab is not None and self.enforcement_vocab in hits.present
-        return Assessment(score, severity, line, auth_name, enforcement)
+        marks = tuple(
+            self._mark(best, family)
+            for family in ("doctype", "action")
+            if (best := strongest.get(family)) is not None
+        )
+        return Assessment(score, severity, line, auth_name, enforcement, marks)
+
+    def _mark(self, best: _Best, family: str) -> Match:
+        _weight, _text, vocab, h = best
+        key = (self.doctypes if family == "doctype" else self.actions)[vocab].key
+        term = self.canonical[h[3]][vocab]
+        return Match(term, FIELDS[h[0]], h[1], h[2], "", "severity", f"{family}:{key}")

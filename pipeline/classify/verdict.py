@@ -157,7 +157,7 @@ def build(
         severity,
         score,
         tuple(topics),
-        matches(engine, outcome, ranked),
+        matches(engine, outcome, ranked) + (assessed.marks if assessed is not None else ()),
         tuple(lines),
         authority,
         doc_numbers,

@@ -158,23 +158,16 @@ TOPICS: Mapping[str, tuple[str, str]] = MappingProxyType(
     }
 )
 
-# rules.toml [doctypes.<key>] and [actions.<key>]: a Match of kind "doctype:<key>" /
-# "action:<key>" (when the classifier reports one) names the document type / action.
+# rules.toml [doctypes.<key>]: a Match of kind "doctype:<key>" names the document type (an
+# action is shown in the item's own words, from its Match of kind "action:<key>").
 DOCTYPES: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "law": ("法律/行政法规", "law or regulation"),
         "judicial": ("司法解释", "judicial interpretation"),
-        "rule": ("部门规章", "departmental rule"),
+        "rule": ("部门规章", "ministerial regulation"),
         "draft": ("征求意见稿", "draft for comment"),
         "normative": ("规范性文件", "normative document"),
         "qa": ("答记者问/解读", "Q&A / explainer"),
-    }
-)
-ACTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "closure": ("暂停/关闭/禁止", "suspension/closure/ban"),
-        "enforcement": ("整改/处罚/约谈", "rectification/penalty"),
-        "pricing": ("下调/上限", "price cut/cap"),
     }
 )
 
@@ -231,11 +224,6 @@ def topic_label(language: str, topic: str) -> str:
 
 def doctype_label(language: str, key: str) -> str | None:
     pair = DOCTYPES.get(key)
-    return _pick(pair, language) if pair else None
-
-
-def action_label(language: str, key: str) -> str | None:
-    pair = ACTIONS.get(key)
     return _pick(pair, language) if pair else None
 
 

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from pipeline.config import Config
 from pipeline.digest.cluster import Story, normalize_doc_number
 from pipeline.digest.labels import (
-    action_label,
     authority_label,
     doctype_label,
     labels,
@@ -195,8 +194,10 @@ class Viewer:
 
     def reason(self, item: StoredItem) -> str:
         """Why it was flagged, from the verdict's structured fields (never its explanation
-        lines): the terms the rules matched, then document type, action and authority when
-        known. zh ``命中「借呗」+「暂停」 · 规范性文件 · 中国人民银行``."""
+        lines): the terms the rules matched, then document type, the action term (when not
+        one of those) and authority when known.
+
+        zh ``命中「借呗」+「暂停」 · 规范性文件 · 中国人民银行``."""
         verdict = item.verdict
         if verdict is None:
             return ""
@@ -206,11 +207,14 @@ class Viewer:
         if terms:
             quoted = t["term_join"].join(t["term_quote"].format(term=x) for x in terms)
             parts.append(t["matched"].format(terms=quoted))
-        for family, label in (("doctype", doctype_label), ("action", action_label)):
-            keys = [m.kind.partition(":")[2] for m in verdict.matches if _family(m) == family]
-            named = next((n for n in (label(self.lang, k) for k in keys) if n), None)
-            if named:
-                parts.append(named)
+        keys = [m.kind.partition(":")[2] for m in verdict.matches if _family(m) == "doctype"]
+        named = next((n for n in (doctype_label(self.lang, k) for k in keys) if n), None)
+        if named:
+            parts.append(named)
+        # the action in the item's own words (「下调」), unless the terms above already say it
+        actions = [m.term for m in verdict.matches if _family(m) == "action"]
+        if actions and actions[0] not in terms:
+            parts.append(t["term_quote"].format(term=actions[0]))
         if verdict.authority:
             parts.append(authority_label(self.lang, verdict.authority))
         return clean(t["reason_join"].join(p for p in parts if p), REASON_MAX)
