@@ -239,17 +239,7 @@ def digest_told_events(db: sqlite_utils.Database, since: datetime) -> list[Healt
         " JOIN deliveries d ON d.id = dh.delivery_id WHERE d.kind = 'digest'"
         " AND d.created_at >= ?) ORDER BY id"
     )
-    return [
-        HealthEvent(
-            r["id"],
-            r["source_id"],
-            r["event"],
-            r["status"],
-            r["reason"],
-            datetime.fromisoformat(r["at"]),
-        )
-        for r in db.query(sql, [iso(since)])
-    ]
+    return [HealthEvent.from_row(r) for r in db.query(sql, [iso(since)])]
 
 
 def last_sent(db: sqlite_utils.Database, kind: str) -> datetime | None:

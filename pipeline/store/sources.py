@@ -108,6 +108,17 @@ class HealthEvent:
     reason: str
     at: datetime
 
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> HealthEvent:
+        return HealthEvent(
+            row["id"],
+            row["source_id"],
+            row["event"],
+            row["status"],
+            row["reason"],
+            datetime.fromisoformat(row["at"]),
+        )
+
 
 def _state(row: dict[str, Any]) -> SourceState:
     return SourceState(
@@ -207,17 +218,8 @@ def record_result(
 
 
 def pending_health_events(db: sqlite_utils.Database) -> list[HealthEvent]:
-    return [
-        HealthEvent(
-            r["id"],
-            r["source_id"],
-            r["event"],
-            r["status"],
-            r["reason"],
-            datetime.fromisoformat(r["at"]),
-        )
-        for r in db.query("SELECT * FROM health_events WHERE notified_at IS NULL ORDER BY id")
-    ]
+    sql = "SELECT * FROM health_events WHERE notified_at IS NULL ORDER BY id"
+    return [HealthEvent.from_row(r) for r in db.query(sql)]
 
 
 def mark_health_notified(db: sqlite_utils.Database, event_ids: Sequence[int]) -> None:
