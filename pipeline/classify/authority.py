@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pipeline.classify.matcher import Hit, HitIndex
 from pipeline.classify.normalize import fold_term
 from pipeline.classify.rules import FIELDS, Authority, RuleSet, Weighted
-from pipeline.models import Match, Severity
+from pipeline.models import Match, Severity, new_match
 
 # A document with a 发文字号 is at least a normative document of this weight.
 NUMBERED_DOCTYPE = "normative"
@@ -31,6 +31,7 @@ ENFORCEMENT = "enforcement"
 # The strongest term of a label: (weight, weight formatted with :g, vocabulary, hit).
 _Best = tuple[float, str, int, Hit]
 _NONE: tuple[float, str, str] = (0.0, "0", "")
+_MARKED = ("doctype", "action")  # the families reported as matches, in this order
 
 
 @dataclass(slots=True)
@@ -84,6 +85,20 @@ class Registry:
         for v, (label, entry) in self.weighted.items():
             ws = tuple(entry.weight * w for w in self.field_weights)
             self._fw[v] = (label, ws, tuple(f"{w:g}" for w in ws))
+        # Per pattern: the weighted vocabularies owning it, each with its label and weights (an
+        # empty tuple for most patterns), so one pass over an item's hits finds the strongest.
+        self._by_pattern: tuple[
+            tuple[tuple[int, str, tuple[float, ...], tuple[str, ...]], ...], ...
+        ]
+        self._by_pattern = tuple(
+            tuple((v, *self._fw[v]) for v in sorted(terms) if v in self.weighted)
+            for terms in canonical
+        )
+        # Match.kind of a document type's or action's mark: "doctype:<key>" / "action:<key>".
+        self._mark_kind: dict[int, str] = {
+            **{v: f"doctype:{d.key}" for v, d in self.doctypes.items()},
+            **{v: f"action:{a.key}" for v, a in self.actions.items()},
+        }
         self._lead: dict[tuple[int, int], str] = {
             (pid, v): f"{self.weighted[v][1].name}: {term!r} in "
             for pid, terms in enumerate(canonical)
@@ -106,16 +121,15 @@ class Registry:
         return self._by_name.get(issuer.strip().lower()) or self._by_name.get(fold_term(issuer))
 
     def _strongest(self, hits: HitIndex) -> dict[str, _Best]:
-        """The strongest named authority, document type and action among the hits."""
+        """The strongest named authority, document type and action among the hits: the highest
+        weight, and of equal weights the first in text order."""
         best: dict[str, _Best] = {}
-        fw = self._fw
-        for vocab in hits.present & self.weighted_vocabs:
-            label, weights, texts = fw[vocab]
-            top = best[label][0] if label in best else 0.0
-            for h in hits.get(vocab):
+        by_pattern = self._by_pattern
+        for h in hits.raw:
+            for vocab, label, weights, texts in by_pattern[h[3]]:
                 weight = weights[h[0]]
-                if weight > top:
-                    top = weight
+                current = best.get(label)
+                if weight > (current[0] if current is not None else 0.0):
                     best[label] = (weight, texts[h[0]], vocab, h)
         return best
 
@@ -176,16 +190,13 @@ class Registry:
             f"authority {auth[1]} ({auth[2]}) + doctype {doctype[1]} ({doctype[2] or 'news'}) + "
             f"action {action[1]} ({action[2] or 'none'}) = {score:g} -> {severity}{self._limits}"
         )
-        enforcement = self.enforcement_vocab is not None and self.enforcement_vocab in hits.present
+        enforcement = self.enforcement_vocab is not None and self.enforcement_vocab in hits
         marks = tuple(
-            self._mark(best, family)
-            for family in ("doctype", "action")
-            if (best := strongest.get(family)) is not None
+            self._mark(best) for family in _MARKED if (best := strongest.get(family)) is not None
         )
         return Assessment(score, severity, line, auth_name, enforcement, marks)
 
-    def _mark(self, best: _Best, family: str) -> Match:
-        _weight, _text, vocab, h = best
-        key = (self.doctypes if family == "doctype" else self.actions)[vocab].key
+    def _mark(self, best: _Best) -> Match:
+        vocab, h = best[2], best[3]
         term = self.canonical[h[3]][vocab]
-        return Match(term, FIELDS[h[0]], h[1], h[2], "", "severity", f"{family}:{key}")
+        return new_match(term, FIELDS[h[0]], h[1], h[2], "", "severity", self._mark_kind[vocab])

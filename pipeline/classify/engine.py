@@ -42,8 +42,10 @@ class CompiledRule:
     relevance_texts: tuple[str, ...]  # the same, formatted with :g
     relevance_detail: str  # "rule NAME", as the severity line names it
     simple: bool
-    excluded: frozenset[int]
+    excluded: frozenset[int]  # the patterns of its exclusions' vocabularies
     never_flags: bool
+    name: str  # the rule's name and topic, one attribute lookup away
+    topic: str
 
     def reason(self, missing: int) -> str:
         """Why it did not fire: requirement ``missing`` had no hit (-1: hits too far apart)."""
@@ -119,23 +121,23 @@ class Engine:
         self.field_weights = tuple(ruleset.scoring.field_weights[f] for f in FIELDS)
         self.version_line = f"rules version {ruleset.version}"
         self.rules = tuple(self._compile(r) for r in ruleset.rules)
-        # Only these vocabularies' hits are ever listed (rule requirements, vetoes, weights).
-        self.matcher.group_only(
-            frozenset(v for cr in self.rules for v in cr.require)
-            | frozenset(ce.vocab for cr in self.rules for ce in cr.exclude)
-            | frozenset(self.index[a.vocabulary.name] for a in ruleset.authorities)
-            | frozenset(
-                self.index[w.vocabulary.name] for w in (*ruleset.doctypes, *ruleset.actions)
-            )
-        )
         by_anchor: dict[int, list[CompiledRule]] = {}
         for cr in self.rules:
             by_anchor.setdefault(cr.require[0], []).append(cr)
         self.by_anchor = {k: tuple(v) for k, v in by_anchor.items()}
         self.anchors = frozenset(by_anchor)
-        # Per pattern: does it belong to some rule's anchor vocabulary?
-        self.anchored = tuple(not self.anchors.isdisjoint(v) for v in self.matcher.vocab_sets)
-        self.empty = Outcome(HitIndex([], set(), ()), [], [], [])  # shared, never mutated
+        # (anchor vocabulary, its rules), in the order of rules.toml; per pattern, the indexes
+        # of the anchors it belongs to.
+        self.plan = tuple(self.by_anchor.items())
+        self.anchor_of: tuple[tuple[int, ...], ...] = tuple(
+            tuple(i for i, (anchor, _) in enumerate(self.plan) if anchor in vocabs)
+            for vocabs in self.matcher.vocab_sets
+        )
+        # The patterns that belong to some rule's anchor vocabulary.
+        self.anchored = frozenset(
+            i for i, v in enumerate(self.matcher.vocab_sets) if not self.anchors.isdisjoint(v)
+        )
+        self.empty = Outcome(HitIndex([], set(), self.matcher.vocab_pids), [], [], [])  # shared
         # Match.kind per vocabulary: "term" for a topic's own terms, else the vocabulary's name.
         self.kinds = tuple("term" if v.kind == "topic" else v.name for v in self.vocabs)
         # (pattern, vocabulary) -> "'term' in ", the start of every "where" in explanations.
@@ -181,26 +183,26 @@ class Engine:
             relevance_texts=tuple(f"{rule.weight * weight:g}" for weight in self.field_weights),
             relevance_detail=f"rule {rule.name}",
             simple=len(rule.require) == 1 and len(fields) == len(FIELDS),
-            excluded=frozenset(ce.vocab for ce in excl),
+            excluded=frozenset().union(*[self.matcher.vocab_pids[ce.vocab] for ce in excl]),
             never_flags=not rule.flag,
+            name=rule.name,
+            topic=rule.topic,
         )
 
     def evaluate(self, texts: Sequence[str], *, detail: bool = False) -> Outcome:
         """Fired and vetoed rules; with ``detail`` also the rules whose anchor matched but that
         did not fire (near misses, for ``lendwatch explain``)."""
-        anchored = self.anchored
-        raw = self.matcher.find(texts, anchored)
-        if not any([anchored[r[3]] for r in raw]):
+        hits = self.matcher.scan(texts, self.anchored)
+        if hits is None:
             return self.empty  # no rule can fire: the common case, decided cheaply
-        hits = self.matcher.index_found(raw)
         outcome = Outcome(hits, [], [], [])
-        anchors = self.anchors.intersection(hits.present)
-        if not anchors:
-            return outcome
-        present = hits.present
+        pids = hits.pids
         fired = outcome.fired
-        for anchor in anchors:
-            for cr in self.by_anchor[anchor]:
+        anchor_of, plan = self.anchor_of, self.plan
+        steps = {i for p in pids for i in anchor_of[p]}
+        for step in sorted(steps) if len(steps) > 1 else steps:
+            anchor, rules = plan[step]
+            for cr in rules:
                 chosen: tuple[tuple[int, Hit], ...]
                 if cr.simple:  # most rules: the anchor's first hit (title first, then earliest)
                     chosen = ((anchor, hits.get(anchor)[0]),)
@@ -211,7 +213,7 @@ class Engine:
                             outcome.missed.append(Missed(cr, hits.get(anchor)[0], missing))
                         continue
                     chosen = selected
-                if cr.excluded and not cr.excluded.isdisjoint(present):
+                if cr.excluded and not cr.excluded.isdisjoint(pids):
                     veto = self._veto(cr, chosen, hits)
                     if veto is not None:
                         outcome.vetoed.append(Vetoed(cr, veto[0], veto[1]))
@@ -225,9 +227,9 @@ class Engine:
     def _candidates(self, cr: CompiledRule, hits: HitIndex) -> list[list[Hit]]:
         lists: list[list[Hit]] = []
         for vocab in cr.require:
-            if vocab not in hits.present:
-                return lists
             bucket = hits.get(vocab)
+            if not bucket:
+                return lists
             if not cr.all_fields:
                 bucket = [h for h in bucket if h[0] in cr.fields]
                 if not bucket:
@@ -262,9 +264,8 @@ class Engine:
     def _veto(
         cr: CompiledRule, chosen: tuple[tuple[int, Hit], ...], hits: HitIndex
     ) -> tuple[CompiledExclusion, Hit] | None:
-        present = hits.present
         for ce in cr.exclude:
-            if ce.vocab not in present:
+            if ce.vocab not in hits:
                 continue
             within = ce.exclusion.within
             for e in hits.get(ce.vocab):
@@ -274,11 +275,11 @@ class Engine:
                     h[0] == e[0] and max(h[1], e[1]) - min(h[2], e[2]) <= within for _, h in chosen
                 ):
                     continue
-                if any(u in present for u in ce.unless):
+                if any(u in hits for u in ce.unless):
                     break
                 return ce, e
         return None
 
 
 def _rank(f: Fired) -> tuple[bool, float, str]:
-    return (f.rule.never_flags, -f.relevance, f.rule.rule.name)
+    return (f.rule.never_flags, -f.relevance, f.rule.name)

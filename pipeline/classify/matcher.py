@@ -42,53 +42,35 @@ _WORD = frozenset(chr(c) for c in range(128) if _is_word(chr(c)))
 class HitIndex:
     """One item's matches; the hits of a vocabulary are gathered when first asked for."""
 
-    __slots__ = ("_grouped", "_lists", "_vocab_sets", "present", "raw")
+    __slots__ = ("_lists", "_vocab_pids", "pids", "raw")
 
     def __init__(
-        self,
-        raw: list[Hit],
-        present: set[int],
-        vocab_sets: tuple[frozenset[int], ...],
-        grouped: tuple[tuple[int, ...], ...] | None = None,
+        self, raw: list[Hit], pids: set[int], vocab_pids: tuple[frozenset[int], ...]
     ) -> None:
         self.raw = raw
-        self.present = present  # vocabularies with at least one hit
-        self._vocab_sets = vocab_sets
-        # Per pattern, the vocabularies worth grouping (those some rule or weight asks for);
-        # None: all of them.
-        self._grouped = grouped
-        self._lists: dict[int, list[Hit]] | None = None
+        self.pids = pids  # the patterns with at least one hit
+        self._vocab_pids = vocab_pids  # per vocabulary, the patterns it owns
+        self._lists: dict[int, list[Hit]] = {}
 
     def __contains__(self, vocab: int) -> bool:
-        return vocab in self.present
+        """Has ``vocab`` a hit? (One set operation: cheaper than listing every vocabulary of
+        every hit up front, which most items never need.)"""
+        return not self._vocab_pids[vocab].isdisjoint(self.pids)
 
     def __bool__(self) -> bool:
-        return bool(self.present)
+        return bool(self.raw)
 
     def get(self, vocab: int) -> list[Hit]:
         """The hits of ``vocab`` in text order (title first); empty if none.
 
-        The first call groups every hit by vocabulary in one pass (items without a rule anchor
-        never pay for it)."""
-        lists = self._lists
-        if lists is None:
-            lists = self._lists = {}
-            groups = self._grouped or self._vocab_sets
-            for hit in self.raw:
-                for v in groups[hit[3]]:
-                    bucket = lists.get(v)
-                    if bucket is None:
-                        lists[v] = [hit]
-                    else:
-                        bucket.append(hit)
-        found = lists.get(vocab)
-        if found is not None:
-            return found
-        if self._grouped is None or vocab not in self.present:
-            return _NO_HITS
-        # A vocabulary nobody was expected to ask for: gather it now.
-        vocab_sets = self._vocab_sets
-        found = lists[vocab] = [h for h in self.raw if vocab in vocab_sets[h[3]]]
+        Gathered on the first call for each vocabulary: an item asks for three or four of them,
+        fewer than grouping every hit by every vocabulary it belongs to."""
+        found = self._lists.get(vocab)
+        if found is None:
+            owned = self._vocab_pids[vocab]
+            if owned.isdisjoint(self.pids):
+                return _NO_HITS
+            found = self._lists[vocab] = [h for h in self.raw if h[3] in owned]
         return found
 
 
@@ -140,10 +122,17 @@ class Matcher:
         self.patterns: tuple[str, ...] = tuple(index)
         self.canonical: tuple[dict[int, str], ...] = tuple(canonical)
         self.vocab_sets: tuple[frozenset[int], ...] = tuple(frozenset(c) for c in canonical)
+        # The reverse: per vocabulary index, the patterns it owns.
+        owners: dict[int, set[int]] = {}
+        for pid, vocabs in enumerate(self.vocab_sets):
+            for v in vocabs:
+                owners.setdefault(v, set()).add(pid)
+        self.vocab_pids: tuple[frozenset[int], ...] = tuple(
+            frozenset(owners.get(v, ())) for v in range(max(owners, default=-1) + 1)
+        )
         self.masking: tuple[bool, ...] = tuple(not masks.isdisjoint(v) for v in self.vocab_sets)
         self.topical: tuple[frozenset[int], ...] = tuple(v & topics for v in self.vocab_sets)
         self.has_masks = bool(masks)
-        self.grouped: tuple[tuple[int, ...], ...] | None = None
         # A topic hit can only be inside a longer one if its pattern occurs in that one's
         # pattern (+ "s", the accepted plural): the others never need the containment check.
         tops = [(p, t) for p, t in zip(self.patterns, self.topical, strict=True) if t]
@@ -158,6 +147,10 @@ class Matcher:
         self._edges: tuple[int, ...] = tuple(
             (1 if _is_word(p[0]) else 0) | (2 if _is_word(p[-1]) else 0) for p in self.patterns
         )
+        # The same flags as sets of pattern indexes: one set of an item's patterns is tested
+        # against each (cheaper than one lookup per match per flag).
+        self._edged = frozenset(i for i, e in enumerate(self._edges) if e)
+        self._special = frozenset(i for i, sp in enumerate(self.special) if sp)
         self._automaton = ahocorasick_rs.AhoCorasick(
             list(self.patterns),
             matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
@@ -167,32 +160,41 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.patterns)
 
-    def group_only(self, vocabs: frozenset[int]) -> None:
-        """Group hits by these vocabularies only (the others are still in ``present``)."""
-        self.grouped = tuple(tuple(sorted(v & vocabs)) for v in self.vocab_sets)
-
-    def find(self, texts: Sequence[str], wanted: Sequence[bool] | None = None) -> list[Hit]:
+    def find(self, texts: Sequence[str], wanted: frozenset[int] | None = None) -> list[Hit]:
         """Fold and scan the fields (title, summary, body) in one pass.
 
         The fields are joined with a separator no pattern contains, folded and scanned once;
         offsets are then made relative to each field. ASCII edges are checked here. With
-        ``wanted`` (a flag per pattern), nothing is returned unless some pattern found is wanted:
+        ``wanted`` (pattern indexes), nothing is returned unless some pattern found is wanted:
         the caller would discard the hits anyway, and most items stop here.
         """
+        index = self.scan(texts, wanted)
+        return index.raw if index is not None else []
+
+    def scan(self, texts: Sequence[str], wanted: frozenset[int] | None = None) -> HitIndex | None:
+        """All hits of the fields, masks and topic containment applied; None if nothing (or,
+        with ``wanted``, no wanted pattern) matched."""
         if not any(texts):
-            return []
+            return None
         joined = fold(SEPARATOR.join(texts))
         found = self._automaton.find_matches_as_indexes(joined, overlapping=True)
-        if not found or (wanted is not None and not any([wanted[f[0]] for f in found])):
-            return []
-        edges = self._edges
-        if any([edges[f[0]] for f in found]):  # ASCII patterns: most CJK items have none
-            found = _check_edges(joined, found, edges)
+        if not found:
+            return None
+        pids = {f[0] for f in found}
+        if wanted is not None and pids.isdisjoint(wanted):
+            return None
+        if not pids.isdisjoint(self._edged):  # ASCII patterns: most CJK items have none
+            found = _check_edges(joined, found, self._edges)
+            if not found:
+                return None
+            pids = {f[0] for f in found}
+            if wanted is not None and pids.isdisjoint(wanted):
+                return None
         first = len(texts[0])  # the separator after the title
         second = first + 1 + len(texts[1]) if len(texts) > 2 else len(joined)
         a, b = first + 1, second + 1
         # A comprehension: about half the cost of a loop with append.
-        return [
+        raw = [
             (0, s, e, pid)
             if s < first
             else (1, s - a, e - a, pid)
@@ -200,21 +202,10 @@ class Matcher:
             else (2, s - b, e - b, pid)
             for pid, s, e in found
         ]
-
-    def index(self, texts: Sequence[str]) -> HitIndex:
-        """All hits of the fields, masks and topic containment applied."""
-        return self.index_found(self.find(texts))
-
-    def index_found(self, raw: list[Hit]) -> HitIndex:
-        """``index`` for the result of ``find``."""
-        if not raw:
-            return HitIndex([], set(), self.vocab_sets, self.grouped)
-        vocab_sets = self.vocab_sets
-        special = self.special
-        if any([special[r[3]] for r in raw]):
+        if not pids.isdisjoint(self._special):
             raw = self._clean(raw)
-        present: set[int] = set().union(*[vocab_sets[r[3]] for r in raw])
-        return HitIndex(raw, present, vocab_sets, self.grouped)
+            pids = {r[3] for r in raw}
+        return HitIndex(raw, pids, self.vocab_pids)
 
     def _clean(self, raw: list[Hit]) -> list[Hit]:
         """Apply masks, then drop topic hits inside longer hits of other topics."""

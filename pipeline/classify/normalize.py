@@ -91,6 +91,9 @@ class _Tables:
     # Characters whose folded form folds again (rare: Kangxi radicals -> traditional ->
     # simplified); with none of them, replacing one character at a time equals ``translate``.
     unstable: frozenset[str]
+    # The ASCII characters that fold to something other than their lower case (tab, newline,
+    # hyphen ...): ASCII text needs only ``lower`` and these replacements.
+    ascii: tuple[tuple[str, str], ...]
 
 
 def _build_tables() -> _Tables:
@@ -129,6 +132,9 @@ def _build_tables() -> _Tables:
         dirty=re.compile(
             "[" + "".join(re.escape(k) for k in sorted(changing)) + "\U00010000-\U0010ffff]"
         ),
+        ascii=tuple(
+            (chr(c), table[c]) for c in range(128) if table[c] not in (chr(c), chr(c).upper())
+        ),
     )
 
 
@@ -152,6 +158,12 @@ def _safe_lower(text: str) -> str:
 def fold(text: str) -> str:
     """Fold ``text`` for matching. ``len(fold(t)) == len(t)`` always holds."""
     tables = _TABLES[0] if _TABLES else _tables()
+    if text.isascii():  # a constant-time check; English text skips the regex scans
+        low = text.lower()
+        for old, new in tables.ascii:
+            if old in low:
+                low = low.replace(old, new)
+        return low
     if tables.dirty.search(text) is None:
         return text
     low = _safe_lower(text)

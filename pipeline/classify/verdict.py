@@ -13,7 +13,7 @@ from pipeline.classify.authority import ENFORCEMENT, Assessment
 from pipeline.classify.engine import Engine, Fired, Outcome
 from pipeline.classify.matcher import Hit
 from pipeline.classify.rules import FIELDS
-from pipeline.models import Match, Severity, Verdict
+from pipeline.models import Match, Verdict, new_match, new_verdict
 
 
 def snippet(text: str, start: int, end: int, context: int) -> str:
@@ -28,15 +28,6 @@ def _where(term: str, h: Hit) -> str:
     return f"{term!r} in {FIELDS[h[0]]} [{h[1]}:{h[2]}]"
 
 
-def _fired_line(leads: dict[tuple[int, int], str], f: Fired) -> str:
-    if len(f.hits) == 1:  # most rules: one term
-        v, h = f.hits[0]
-        terms = f"{leads[h[3], v]}{FIELDS[h[0]]} [{h[1]}:{h[2]}]"
-    else:
-        terms = ", ".join([f"{leads[h[3], v]}{FIELDS[h[0]]} [{h[1]}:{h[2]}]" for v, h in f.hits])
-    return f.rule.head + terms + f.rule.tails[f.field]
-
-
 @dataclass(slots=True)
 class Split:
     strong: list[Fired]  # flagging rules with enough relevance
@@ -47,37 +38,13 @@ class Split:
 def split_fired(fired: Sequence[Fired], min_relevance: float) -> Split:
     split = Split([], [], [])
     for f in fired:
-        if not f.rule.rule.flag:
+        if f.rule.never_flags:
             split.neighbours.append(f)
         elif f.relevance >= min_relevance:
             split.strong.append(f)
         else:
             split.weak.append(f)
     return split
-
-
-def matches(engine: Engine, outcome: Outcome, fired: Sequence[Fired]) -> tuple[Match, ...]:
-    """The hits behind each fired rule, then those behind each veto (kind "exclude").
-
-    The terms that weighed the severity are named, with positions, in the severity line."""
-    out: list[Match] = []
-    seen: set[tuple[int, int, str]] = set()
-    kinds, canonical = engine.kinds, engine.matcher.canonical
-    for f in fired:
-        rule = f.rule.rule
-        for vocab, h in f.hits:
-            key = (h[0], h[1], rule.name)
-            if key not in seen:
-                seen.add(key)
-                term = canonical[h[3]][vocab]
-                out.append(
-                    Match(term, FIELDS[h[0]], h[1], h[2], rule.topic, rule.name, kinds[vocab])
-                )
-    for v in outcome.vetoed:
-        h, rule = v.hit, v.rule.rule
-        term = canonical[h[3]][v.exclusion.vocab]
-        out.append(Match(term, FIELDS[h[0]], h[1], h[2], rule.topic, rule.name, "exclude"))
-    return tuple(out)
 
 
 def _headline(split: Split, outcome: Outcome, min_relevance: float) -> str:
@@ -106,22 +73,44 @@ def build(
     version: str,
 ) -> Verdict:
     scoring = engine.ruleset.scoring
-    ranked = [*split.strong, *split.weak, *split.neighbours]
+    strong = split.strong
+    ranked = [*strong, *split.weak, *split.neighbours] if split.weak or split.neighbours else strong
     lines = [_headline(split, outcome, scoring.min_relevance)]
-    leads = engine.leads
+    # One pass over the fired rules gives their explanation lines and their matches.
+    leads, kinds, canonical = engine.leads, engine.kinds, engine.matcher.canonical
+    found: list[Match] = []
+    seen: set[tuple[int, int, str]] = set()
     for f in ranked:
-        lines.append(_fired_line(leads, f))
+        cr = f.rule
+        name = cr.name
+        wheres = []
+        for vocab, h in f.hits:
+            field = FIELDS[h[0]]
+            wheres.append(f"{leads[h[3], vocab]}{field} [{h[1]}:{h[2]}]")
+            key = (h[0], h[1], name)
+            if key not in seen:
+                seen.add(key)
+                term = canonical[h[3]][vocab]
+                found.append(new_match(term, field, h[1], h[2], cr.topic, name, kinds[vocab]))
+        lines.append(
+            cr.head + (wheres[0] if len(wheres) == 1 else ", ".join(wheres)) + cr.tails[f.field]
+        )
     for v in outcome.vetoed:
         unless = v.exclusion.exclusion.unless
         cancel = f" (and none of {', '.join(unless)} matched)" if unless else ""
+        term = engine.term(v.exclusion.vocab, v.hit)
         lines.append(
-            f"rule {v.rule.rule.name} vetoed by exclusion {v.exclusion.exclusion.name}: "
-            f"{_where(engine.term(v.exclusion.vocab, v.hit), v.hit)}{cancel}"
+            f"rule {v.rule.name} vetoed by exclusion {v.exclusion.exclusion.name}: "
+            f"{_where(term, v.hit)}{cancel}"
         )
-    if outcome.missed and not split.strong:  # why not: only worth saying when not flagged
+        h = v.hit
+        found.append(
+            new_match(term, FIELDS[h[0]], h[1], h[2], v.rule.topic, v.rule.name, "exclude")
+        )
+    if outcome.missed and not strong:  # why not: only worth saying when not flagged
         for m in outcome.missed:
             lines.append(
-                f"rule {m.rule.rule.name} not matched: "
+                f"rule {m.rule.name} not matched: "
                 f"{_where(engine.term(m.rule.require[0], m.anchor), m.anchor)}, "
                 f"but {m.rule.reason(m.missing)}"
             )
@@ -136,30 +125,36 @@ def build(
         h = ranked[0].hits[0][1]
         snip = snippet(texts[h[0]], h[1], h[2], scoring.snippet_chars)
     topics: list[str] = []
-    for f in split.strong:
-        if f.rule.rule.topic not in topics:
-            topics.append(f.rule.rule.topic)
+    for f in strong:
+        if f.rule.topic not in topics:
+            topics.append(f.rule.topic)
     if assessed is not None and assessed.enforcement and ENFORCEMENT not in topics:
         topics.append(ENFORCEMENT)  # a regulator acting on lenders: fines, rectification ...
     for f in split.neighbours:
-        if f.rule.rule.topic not in topics:
-            topics.append(f.rule.rule.topic)
+        if f.rule.topic not in topics:
+            topics.append(f.rule.topic)
     if assessed is not None:
-        severity: Severity | None = assessed.severity
-        score = assessed.score
-        authority = assessed.authority
-    else:
-        severity = authority = None
-        score = max([f.relevance for f in ranked]) if ranked else 0.0
-    # Positional: the fields of Verdict in order (keyword parsing costs more, once per item).
-    return Verdict(
-        assessed is not None,
-        severity,
+        return new_verdict(
+            True,
+            assessed.severity,
+            assessed.score,
+            tuple(topics),
+            (*found, *assessed.marks),
+            tuple(lines),
+            assessed.authority,
+            doc_numbers,
+            snip,
+            version,
+        )
+    score = max([f.relevance for f in ranked]) if ranked else 0.0
+    return new_verdict(
+        False,
+        None,
         score,
         tuple(topics),
-        matches(engine, outcome, ranked) + (assessed.marks if assessed is not None else ()),
+        tuple(found),
         tuple(lines),
-        authority,
+        None,
         doc_numbers,
         snip,
         version,
