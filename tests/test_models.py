@@ -26,9 +26,7 @@ def test_new_match_equals_match_and_stays_frozen() -> None:
 def test_new_verdict_equals_verdict_and_stays_frozen() -> None:
     match = Match("借呗", "title", 2, 4, "platform-change", "products")
     numbers = ("银发〔2021〕1号",)
-    fast = new_verdict(
-        True, "high", 9.5, ("p2p",), (match,), ("why",), "人民银行", numbers, "…", "v"
-    )
+    fast = new_verdict(True, "high", 9.5, ("p2p",), (match,), ("why",), "央行", numbers, "…", "v")
     slow = Verdict(True, "high", 9.5, ("p2p",), (match,), ("why",), "央行", numbers, "…", "v")
     assert fast == slow
     assert fast.to_dict() == slow.to_dict()
