@@ -31,7 +31,7 @@ ENFORCEMENT = "enforcement"
 # The strongest term of a label: (weight, weight formatted with :g, vocabulary, hit).
 _Best = tuple[float, str, int, Hit]
 _NONE: tuple[float, str, str] = (0.0, "0", "")
-_MARKED = ("doctype", "action")  # the families reported as matches, in this order
+LABELS = ("authority", "doctype", "action")  # slots 0, 1, 2 of the strongest terms
 
 
 @dataclass(slots=True)
@@ -88,12 +88,17 @@ class Registry:
         # Per pattern: the weighted vocabularies owning it, each with its label and weights (an
         # empty tuple for most patterns), so one pass over an item's hits finds the strongest.
         self._by_pattern: tuple[
-            tuple[tuple[int, str, tuple[float, ...], tuple[str, ...]], ...], ...
+            tuple[tuple[int, int, tuple[float, ...], tuple[str, ...]], ...], ...
         ]
         self._by_pattern = tuple(
-            tuple((v, *self._fw[v]) for v in sorted(terms) if v in self.weighted)
+            tuple(
+                (v, LABELS.index(self._fw[v][0]), self._fw[v][1], self._fw[v][2])
+                for v in sorted(terms)
+                if v in self.weighted
+            )
             for terms in canonical
         )
+        self._weighted_pids = frozenset(i for i, e in enumerate(self._by_pattern) if e)
         # Match.kind of a document type's or action's mark: "doctype:<key>" / "action:<key>".
         self._mark_kind: dict[int, str] = {
             **{v: f"doctype:{d.key}" for v, d in self.doctypes.items()},
@@ -120,25 +125,24 @@ class Registry:
         """An authority by issuer key (``nfra``), name or alias (``银保监会``); None if unknown."""
         return self._by_name.get(issuer.strip().lower()) or self._by_name.get(fold_term(issuer))
 
-    def _strongest(self, hits: HitIndex) -> dict[str, _Best]:
-        """The strongest named authority, document type and action among the hits: the highest
-        weight, and of equal weights the first in text order."""
-        best: dict[str, _Best] = {}
+    def _strongest(self, hits: HitIndex) -> list[_Best | None]:
+        """The strongest named authority, document type and action among the hits (slots of
+        ``LABELS``): the highest weight, and of equal weights the first in text order."""
+        best: list[_Best | None] = [None, None, None]
+        if hits.pids.isdisjoint(self._weighted_pids):
+            return best
         by_pattern = self._by_pattern
         for h in hits.raw:
-            for vocab, label, weights, texts in by_pattern[h[3]]:
+            for vocab, slot, weights, texts in by_pattern[h[3]]:
                 weight = weights[h[0]]
-                current = best.get(label)
+                current = best[slot]
                 if weight > (current[0] if current is not None else 0.0):
-                    best[label] = (weight, texts[h[0]], vocab, h)
+                    best[slot] = (weight, texts[h[0]], vocab, h)
         return best
 
-    def _describe(self, best: _Best | None) -> tuple[float, str, str]:
-        if best is None:
-            return _NONE
+    def _describe(self, best: _Best) -> tuple[float, str, str]:
         weight, text, vocab, h = best
-        where = f"{FIELDS[h[0]]} [{h[1]}:{h[2]}]"
-        return weight, text, self._lead[h[3], vocab] + where
+        return weight, text, f"{self._lead[h[3], vocab]}{FIELDS[h[0]]} [{h[1]}:{h[2]}]"
 
     def assess(
         self,
@@ -152,8 +156,7 @@ class Registry:
         doc_numbers: Sequence[str],
     ) -> Assessment:
         """``relevance_text``: ``relevance`` formatted with ``:g`` (the caller has it cached)."""
-        strongest = self._strongest(hits)
-        named = self._describe(strongest.get("authority"))
+        named_best, doctype_best, action_best = self._strongest(hits)
         source: tuple[float, str, str | None] = (0.0, "media source", None)
         if issuer:
             known = self.resolve(issuer)
@@ -166,24 +169,21 @@ class Registry:
             if weight > source[0]:
                 source = (weight, f"{authority} source", None)
         auth_name: str | None
-        if named[0] > source[0]:
-            auth_name = named[2].split(":", 1)[0]
-            auth = named
+        if named_best is not None and named_best[0] > source[0]:
+            auth = self._describe(named_best)
+            auth_name = self.weighted[named_best[2]][1].name
         else:
             auth_name = source[2]
-            auth = (source[0], f"{source[0]:g}", source[1])
-        doctype = self._describe(strongest.get("doctype"))
-        if doc_numbers and self.numbered is not None and self.numbered.weight > doctype[0]:
-            numbered = f"{self.numbered.name}: {doc_numbers[0]}"
-            doctype = (self.numbered.weight, self._numbered_g, numbered)
-        action = self._describe(strongest.get("action"))
+            auth = (source[0], _g(source[0]), source[1])
+        doctype = _NONE if doctype_best is None else self._describe(doctype_best)
+        numbered = self.numbered
+        if doc_numbers and numbered is not None and numbered.weight > doctype[0]:
+            doctype = (numbered.weight, self._numbered_g, f"{numbered.name}: {doc_numbers[0]}")
+        action = _NONE if action_best is None else self._describe(action_best)
         score = round(relevance + auth[0] + doctype[0] + action[0], 2)
+        scoring = self.scoring
         severity: Severity = (
-            "high"
-            if score >= self.scoring.high
-            else "medium"
-            if score >= self.scoring.medium
-            else "low"
+            "high" if score >= scoring.high else "medium" if score >= scoring.medium else "low"
         )
         line = (
             f"severity: relevance {relevance_text} ({relevance_detail}) + "
@@ -191,12 +191,23 @@ class Registry:
             f"action {action[1]} ({action[2] or 'none'}) = {score:g} -> {severity}{self._limits}"
         )
         enforcement = self.enforcement_vocab is not None and self.enforcement_vocab in hits
-        marks = tuple(
-            self._mark(best) for family in _MARKED if (best := strongest.get(family)) is not None
-        )
+        if doctype_best is None and action_best is None:
+            return Assessment(score, severity, line, auth_name, enforcement)
+        marks = tuple(self._mark(b) for b in (doctype_best, action_best) if b is not None)
         return Assessment(score, severity, line, auth_name, enforcement, marks)
 
     def _mark(self, best: _Best) -> Match:
         vocab, h = best[2], best[3]
         term = self.canonical[h[3]][vocab]
         return new_match(term, FIELDS[h[0]], h[1], h[2], "", "severity", self._mark_kind[vocab])
+
+
+_G: dict[float, str] = {}
+
+
+def _g(weight: float) -> str:
+    """``f"{weight:g}"``, remembered (a handful of distinct source weights)."""
+    text = _G.get(weight)
+    if text is None:
+        text = _G[weight] = f"{weight:g}"
+    return text
