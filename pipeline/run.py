@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from pipeline.classify import Classifier
+from pipeline.classify import Classifier, cached_classifier
 from pipeline.config import Config
 from pipeline.errors import StoreError
 from pipeline.fetch.http import Conditional, Policy, fetch_all, fetch_details, policy_for
@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 
 def load_classifier(config: Config) -> Classifier:
-    return Classifier.from_file(config.settings.rules)
+    """The configured rules, recompiled only when the file changed (see ``cached_classifier``)."""
+    return cached_classifier(config.settings.rules)
 
 
 def run_cycle(

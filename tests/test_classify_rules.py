@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.classify import Classifier, load_rules, parse_rules
+from pipeline.classify import Classifier, cached_classifier, load_rules, parse_rules
 from pipeline.errors import ConfigError
 
 MINIMAL = """
@@ -207,3 +207,27 @@ def test_severity_from_issuer_doctype_and_action() -> None:
     assert ruled.severity == "high"
     closed = c.classify("借呗关闭")
     assert closed.score == 3.0 + 5.0 and closed.severity == "high"
+
+
+def test_cached_classifier_recompiles_only_when_the_file_changes(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    first = cached_classifier(path)
+    assert cached_classifier(path) is first  # unchanged: the compiled rules are reused
+    assert first.classify("借呗关闭").flagged
+
+    path.write_text(MINIMAL.replace('version = "t1"', 'version = "t2"'), encoding="utf-8")
+    second = cached_classifier(path)
+    assert second is not first
+    assert second.version.startswith("t2+")
+
+    # A broken edit fails loudly every time; the last good rules are never used silently.
+    path.write_text(MINIMAL + "\n[[rules]]\nname = 1\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match=r"rules\.toml"):
+            cached_classifier(path)
+    path.unlink()
+    with pytest.raises(ConfigError, match="rules file not found"):
+        cached_classifier(path)
+    path.write_text(MINIMAL.replace('version = "t1"', 'version = "t2"'), encoding="utf-8")
+    assert cached_classifier(path) is second  # fixed again: the same content, the same rules

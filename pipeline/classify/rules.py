@@ -246,13 +246,17 @@ def parse_rules(text: str, path: Path) -> RuleSet:
     return dataclasses.replace(ruleset, version=f"{ruleset.version}+{digest}")
 
 
-def load_rules(path: Path | str) -> RuleSet:
-    """Read and validate a rules file."""
-    path = Path(path)
+def read_rules(path: Path) -> str:
+    """The text of a rules file; ConfigError naming the file if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
         raise ConfigError([f"{path}: rules file not found"]) from e
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"{path}: cannot read: {e}"]) from e
-    return parse_rules(text, path)
+
+
+def load_rules(path: Path | str) -> RuleSet:
+    """Read and validate a rules file."""
+    path = Path(path)
+    return parse_rules(read_rules(path), path)
