@@ -86,6 +86,17 @@ def test_fold_keeps_length_on_any_text() -> None:
         assert len(fold(text)) == len(text)
 
 
+def test_fold_of_ascii_text_equals_the_general_path() -> None:
+    """ASCII text takes a shortcut (lower + a few replacements); one CJK character appended
+    sends the same text down the general path, which must agree."""
+    rng = random.Random(11)
+    alphabet = "abcXYZ019 \t\n\r\x0b\x0c-_.,'\"%+&/()[]Ss"
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        assert fold(text) == fold(text + "貸")[:-1]
+        assert fold(text + "貸")[-1] == "贷"
+
+
 def test_fold_term_collapses_spaces_and_display_conversion() -> None:
     assert fold_term("  Buy  Now\tPay Later ") == "buy now pay later"
     assert to_simplified("網絡小額貸款") == "网络小额贷款"
