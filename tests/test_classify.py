@@ -206,9 +206,10 @@ def test_eval_on_the_labelled_dev_set(classifier: Classifier) -> None:
 
 
 def test_eval_on_headlines_written_from_the_domain(classifier: Classifier) -> None:
-    """454 headlines written from domain knowledge to probe the lexicon (not recorded from
-    sources, unlike dev.jsonl): regulator titles, press, English, traditional Chinese, and
-    the hard negatives. Present in every checkout, so this runs even without ../shared."""
+    """603 items written from domain knowledge to probe the lexicon (not recorded from sources,
+    unlike dev.jsonl): regulator titles, press, English, traditional Chinese, the hard
+    negatives, and 150 with a summary that decides. Present in every checkout, so this runs
+    even without ../shared."""
     with DOMAIN.open(encoding="utf-8") as fh:
         report = evaluate(classifier, fh)
     assert not report.bad_lines
