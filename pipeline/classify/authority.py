@@ -73,7 +73,6 @@ class Registry:
             **{v: ("doctype", d) for v, d in self.doctypes.items()},
             **{v: ("action", a) for v, a in self.actions.items()},
         }
-        self.weighted_vocabs = frozenset(self.weighted)
         self.enforcement_vocab = next(
             (v for v, a in self.actions.items() if a.key == ENFORCEMENT), None
         )

@@ -121,22 +121,18 @@ class Engine:
         self.field_weights = tuple(ruleset.scoring.field_weights[f] for f in FIELDS)
         self.version_line = f"rules version {ruleset.version}"
         self.rules = tuple(self._compile(r) for r in ruleset.rules)
+        # A rule's first requirement is its anchor. The plan: (anchor vocabulary, its rules), in
+        # the order of rules.toml; per pattern, the indexes of the plan steps it anchors; the
+        # patterns that anchor some rule (an item with none of them is decided at once).
         by_anchor: dict[int, list[CompiledRule]] = {}
         for cr in self.rules:
             by_anchor.setdefault(cr.require[0], []).append(cr)
-        self.by_anchor = {k: tuple(v) for k, v in by_anchor.items()}
-        self.anchors = frozenset(by_anchor)
-        # (anchor vocabulary, its rules), in the order of rules.toml; per pattern, the indexes
-        # of the anchors it belongs to.
-        self.plan = tuple(self.by_anchor.items())
+        self.plan = tuple((anchor, tuple(rules)) for anchor, rules in by_anchor.items())
         self.anchor_of: tuple[tuple[int, ...], ...] = tuple(
             tuple(i for i, (anchor, _) in enumerate(self.plan) if anchor in vocabs)
             for vocabs in self.matcher.vocab_sets
         )
-        # The patterns that belong to some rule's anchor vocabulary.
-        self.anchored = frozenset(
-            i for i, v in enumerate(self.matcher.vocab_sets) if not self.anchors.isdisjoint(v)
-        )
+        self.anchored = frozenset(i for i, steps in enumerate(self.anchor_of) if steps)
         self.empty = Outcome(HitIndex([], set(), self.matcher.vocab_pids), [], [], [])  # shared
         # Match.kind per vocabulary: "term" for a topic's own terms, else the vocabulary's name.
         self.kinds = tuple("term" if v.kind == "topic" else v.name for v in self.vocabs)
