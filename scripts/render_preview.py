@@ -74,7 +74,7 @@ def sample_html(folder: Path) -> Path:
     written as a dry-run preview."""
     sys.path.insert(0, str(ROOT))
     from pipeline.digest import send_alerts, send_digest
-    from tests.test_digest_fixtures import (
+    from tests.support.digest_fixtures import (
         NOW,
         database,
         fail_source,

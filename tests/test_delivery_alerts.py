@@ -14,9 +14,7 @@ import sqlite_utils
 from pipeline.config import NotifyConfig, Recipient
 from pipeline.digest import send_alerts, send_digest
 from pipeline.store.deliveries import list_deliveries
-from tests.support.httpserver import HTTPTestServer, Route
-from tests.support.smtpserver import Received, SMTPTestServer
-from tests.test_digest_fixtures import (
+from tests.support.digest_fixtures import (
     NOW,
     add_item,
     database,
@@ -26,6 +24,8 @@ from tests.test_digest_fixtures import (
     sample_items,
     smtp_config,
 )
+from tests.support.httpserver import HTTPTestServer, Route
+from tests.support.smtpserver import Received, SMTPTestServer
 
 
 def text_of(received: Received) -> str:
@@ -80,7 +80,10 @@ def test_high_items_alerted_once_batched_and_marked_in_digest(
 
 
 def test_alert_respects_reader_filters_and_off(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
-    recipients = [Recipient("credit@example.com", topics=("征信",)), "all@example.com"]
+    recipients: list[Recipient | str] = [
+        Recipient("credit@example.com", topics=("征信",)),
+        "all@example.com",
+    ]
     email = smtp_config(smtp_server.host, smtp_server.port, recipients)
     off = make_config(tmp_path, email=email, alerts="off")
     db = database(off)

@@ -19,8 +19,7 @@ from aiosmtpd.smtp import AuthResult
 from pipeline.config import Recipient
 from pipeline.digest import retry_pending, send_digest
 from pipeline.store.deliveries import list_deliveries
-from tests.support.smtpserver import Received, SMTPTestServer
-from tests.test_digest_fixtures import (
+from tests.support.digest_fixtures import (
     NOW,
     add_item,
     database,
@@ -29,6 +28,7 @@ from tests.test_digest_fixtures import (
     sample_items,
     smtp_config,
 )
+from tests.support.smtpserver import Received, SMTPTestServer
 
 
 def text_of(received: Received) -> str:

@@ -12,8 +12,8 @@ import pytest
 from pipeline.config import load_config
 from pipeline.digest import send_alerts, send_digest
 from pipeline.errors import ConfigError
+from tests.support.digest_fixtures import NOW, add_item, database
 from tests.support.smtpserver import Received, SMTPTestServer
-from tests.test_digest_fixtures import NOW, add_item, database
 
 CONFIG = """
 [settings]

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from pipeline.cli.digest_cmds import deliveries, digest
 from pipeline.config import load_config
 from pipeline.store import open_db
+from tests.support.digest_fixtures import add_item, sample_items
 from tests.support.smtpserver import SMTPTestServer
-from tests.test_digest_fixtures import add_item, sample_items
 
 CONFIG = """
 [settings]

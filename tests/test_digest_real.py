@@ -24,8 +24,8 @@ from pipeline.digest.labels import TOPICS, topic_label
 from pipeline.digest.views import Viewer
 from pipeline.models import Item, Match, Verdict
 from pipeline.store import iter_items, save_items, save_verdicts
-from tests.test_digest_fixtures import CST, NOW, SOURCES, database, make_config, ok_source
-from tests.test_digest_render import check_golden, parse, parts
+from tests.support.digest_fixtures import CST, NOW, SOURCES, database, make_config, ok_source
+from tests.support.golden import check_golden, parse, parts
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules.toml"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
-import re
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,7 +18,7 @@ from pipeline.digest import send_alerts, send_digest
 from pipeline.digest.cluster import cluster, normalize_doc_number
 from pipeline.digest.views import clean, safe_url
 from pipeline.store import iter_items
-from tests.test_digest_fixtures import (
+from tests.support.digest_fixtures import (
     NOW,
     add_item,
     database,
@@ -29,40 +27,7 @@ from tests.test_digest_fixtures import (
     ok_source,
     sample_items,
 )
-
-GOLDEN = Path(__file__).parent / "data" / "digest"
-UPDATE = os.environ.get("LENDWATCH_UPDATE_GOLDEN") == "1"
-
-
-def parse(path: Path) -> EmailMessage:
-    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def parts(msg: EmailMessage) -> tuple[str, str]:
-    text, html = msg.get_body(("plain",)), msg.get_body(("html",))
-    assert text is not None and html is not None
-    crlf = str(text.get_content()), str(html.get_content())
-    return crlf[0].replace("\r\n", "\n"), crlf[1].replace("\r\n", "\n")
-
-
-def normalized_headers(msg: EmailMessage) -> str:
-    lines = []
-    for key, value in msg.items():
-        value = re.sub(r"<[^>]+>", "<MESSAGE-ID>", value) if key == "Message-ID" else value
-        value = re.sub(r'boundary="[^"]+"', 'boundary="BOUNDARY"', value)
-        lines.append(f"{key}: {value}")
-    return "\n".join(lines) + "\n"
-
-
-def check_golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"missing golden {path}; run with LENDWATCH_UPDATE_GOLDEN=1"
-    assert actual == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+from tests.support.golden import check_golden, normalized_headers, parse, parts
 
 
 def sample_digest(tmp_path: Path, language: str) -> EmailMessage:

@@ -13,20 +13,19 @@ import signal
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from tests.support.harness import (
     ROOT,
-    RSS_TYPE,
+    WAIT,
+    HeldRoute,
     Src,
     clean_env,
     db_rows,
-    feed_for,
     good_route,
     lendwatch,
     mail_text,
@@ -37,8 +36,6 @@ from tests.support.harness import (
 )
 from tests.support.httpserver import HTTPTestServer, Route
 from tests.support.smtpserver import Received, SMTPTestServer
-
-WAIT = 60.0
 
 
 def start_run(config: Path) -> subprocess.Popen[str]:
@@ -56,28 +53,6 @@ def kill(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=WAIT)
     assert proc.returncode == -signal.SIGKILL
-
-
-class HeldRoute:
-    """Serves a feed only once ``release`` is set; ``arrived`` tells that a request is waiting."""
-
-    def __init__(self, sid: str) -> None:
-        self.sid = sid
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, handler: BaseHTTPRequestHandler) -> None:
-        self.arrived.set()
-        self.release.wait(WAIT)
-        body = feed_for(self.sid).encode()
-        try:
-            handler.send_response(200)
-            handler.send_header("Content-Type", RSS_TYPE)
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the client was killed meanwhile
-            handler.close_connection = True
 
 
 def test_killed_during_fetch_then_restarted(
@@ -138,7 +113,7 @@ class HoldingSMTP(SMTPTestServer):
         self.hold = threading.Event()
         self.proceed = threading.Event()
 
-    def start(self) -> HoldingSMTP:
+    def start(self) -> Self:
         self._controller = Controller(_HoldingHandler(self), hostname=self.host, port=self.port)
         self._controller.start()
         return self

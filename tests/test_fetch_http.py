@@ -20,7 +20,7 @@ from pipeline.fetch.http import (
 )
 from pipeline.models import Item, Source
 from tests.support.httpserver import HTTPTestServer, Route
-from tests.test_sources_golden import SOURCES
+from tests.support.shipped import SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 FAST = Policy(backoff=0.01, max_retry_after=5)

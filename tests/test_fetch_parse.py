@@ -13,7 +13,7 @@ from pipeline.errors import BlockedError
 from pipeline.fetch.detail import body_text
 from pipeline.fetch.parse import parse, result
 from pipeline.models import Fetched, Item, Source
-from tests.test_sources_golden import SOURCES
+from tests.support.shipped import SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 

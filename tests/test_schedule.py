@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,36 +27,23 @@ from pipeline.schedule import NEXT_RUN_PREFIX, Daemon
 from pipeline.store import open_db
 from pipeline.store.meta import DIGEST_LAST_SLOT, PRUNE_LAST, get_time, set_time
 from tests.support.harness import (
+    WAIT,
     Src,
     db_rows,
+    far_digest_time,
     free_port,
     good_route,
     mail_text,
     mailed_for,
     stored_titles,
     titles_for,
+    wait_for,
     write_config,
 )
 from tests.support.httpserver import HTTPTestServer
 from tests.support.smtpserver import SMTPTestServer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-WAIT = 60.0
-
-
-def far_digest_time() -> str:
-    """A digest time twelve hours away, so no scheduled digest fires during a test."""
-    return (datetime.now(SHANGHAI) + timedelta(hours=12)).strftime("%H:%M")
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-    done = threading.Event()
-    deadline = datetime.now(UTC) + timedelta(seconds=timeout)
-    while not condition():
-        if datetime.now(UTC) > deadline:
-            return False
-        done.wait(0.1)
-    return True
 
 
 def test_digest_slots_in_the_configured_timezone() -> None:

@@ -19,21 +19,23 @@ from pipeline.store import open_db
 from pipeline.store.meta import DIGEST_LAST_SLOT, set_time
 from tests.support.harness import (
     ROOT,
+    WAIT,
+    HeldRoute,
     Src,
     clean_env,
     db_rows,
+    far_digest_time,
     good_route,
     lendwatch,
     mail_text,
     mailed_for,
     stored_titles,
     titles_for,
+    wait_for,
     write_config,
 )
 from tests.support.httpserver import HTTPTestServer, Route
 from tests.support.smtpserver import SMTPTestServer
-from tests.test_faults_kill import HeldRoute
-from tests.test_schedule import WAIT, far_digest_time, wait_for
 
 
 class DaemonProcess:

@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import load_config
 from pipeline.fetch.parse import parse_page
 from pipeline.models import Fetched, Item, Source
+from tests.support.shipped import SOURCES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-SOURCES = {s.id: s for s in load_config(ROOT / "sources.toml").sources}
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".json": "application/json;charset=utf-8",

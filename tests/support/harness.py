@@ -11,9 +11,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.support.httpserver import Route
 from tests.support.smtpserver import Received, SMTPTestServer
@@ -180,3 +184,45 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# ---------------------------------------------------------------- waiting on a running daemon
+
+WAIT = 60.0
+
+
+def far_digest_time() -> str:
+    """A digest time twelve hours away, so no scheduled digest fires during a test."""
+    return (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=12)).strftime("%H:%M")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
+    done = threading.Event()
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout)
+    while not condition():
+        if datetime.now(UTC) > deadline:
+            return False
+        done.wait(0.1)
+    return True
+
+
+class HeldRoute:
+    """Serves a feed only once ``release`` is set; ``arrived`` tells that a request is waiting."""
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, handler: BaseHTTPRequestHandler) -> None:
+        self.arrived.set()
+        self.release.wait(WAIT)
+        body = feed_for(self.sid).encode()
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", RSS_TYPE)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client was killed meanwhile
+            handler.close_connection = True

@@ -12,7 +12,7 @@ import email.policy
 import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -75,7 +75,7 @@ class SMTPTestServer:
         )
         return AuthResult(success=ok, handled=False)
 
-    def start(self) -> SMTPTestServer:
+    def start(self) -> Self:
         kwargs: dict[str, Any] = {}
         if self.auth is not None:
             kwargs = {
@@ -92,7 +92,7 @@ class SMTPTestServer:
             self._controller.stop()
             self._controller = None
 
-    def __enter__(self) -> SMTPTestServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
