@@ -187,6 +187,8 @@ def test_veto_with_unless_and_within() -> None:
     c = classifier()
     assert not c.classify("借呗怎么关闭").flagged
     assert c.classify("借呗怎么关闭 监管要求").flagged  # 'unless' cancels the veto
+    # ... only where the exclusion looks: a regulator named in a how-to's summary does not
+    assert not c.classify("借呗怎么关闭", "监管部门的官网上也能查到步骤").flagged
     assert c.classify("借呗关闭", "借呗怎么关闭").flagged  # howto looks at the title only
     assert not c.classify("商家借呗关闭").flagged  # within 3 characters
     assert c.classify("借呗关闭，此后由相关商家另行安排").flagged  # exclusion too far away

@@ -4,9 +4,9 @@ A rule fires when every vocabulary in ``require`` has a hit in the rule's fields
 (co-occurrence); with ``near`` > 0 all of them must sit in one field within ``near`` characters of
 the hit of the first vocabulary, the rule's *anchor*. A fired rule is then vetoed by any of its
 ``exclude`` exclusions that matched (in the exclusion's fields, within ``within`` characters of
-the rule's hits if set) unless a vocabulary in the exclusion's ``unless`` matched too. Mask
-exclusions act before all this: a hit overlapping a mask's match is dropped (``存款利率上限`` hides
-``利率上限``).
+the rule's hits if set) unless a vocabulary in the exclusion's ``unless`` matched too, in the
+exclusion's fields. Mask exclusions act before all this: a hit overlapping a mask's match is
+dropped (``存款利率上限`` hides ``利率上限``).
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ class Engine:
                     h[0] == e[0] and max(h[1], e[1]) - min(h[2], e[2]) <= within for _, h in chosen
                 ):
                     continue
-                if any(u in hits for u in ce.unless):
+                if any(h[0] in ce.fields for u in ce.unless for h in hits.get(u)):
                     break
                 return ce, e
         return None

@@ -58,7 +58,7 @@ class Exclusion:
     vocabulary: Vocabulary
     fields: tuple[str, ...] = FIELDS
     within: int = 0  # veto only: max distance in characters from the rule's match; 0 = anywhere
-    unless: tuple[str, ...] = ()  # vocabularies whose presence cancels the veto
+    unless: tuple[str, ...] = ()  # vocabularies whose presence (in ``fields``) cancels the veto
 
 
 @dataclass(frozen=True, slots=True)
