@@ -206,7 +206,7 @@ def test_eval_on_the_labelled_dev_set(classifier: Classifier) -> None:
 
 
 def test_eval_on_headlines_written_from_the_domain(classifier: Classifier) -> None:
-    """758 items written from domain knowledge to probe the lexicon (not recorded from sources,
+    """957 items written from domain knowledge to probe the lexicon (not recorded from sources,
     unlike dev.jsonl): regulator titles, press, English, traditional Chinese, the hard
     negatives, a realistic week, many with a summary that decides. Present in every checkout,
     so this runs even without ../shared."""
