@@ -92,16 +92,16 @@ def build(
                 seen.add(key)
                 term = canonical[h[3]][vocab]
                 found.append(new_match(term, field, h[1], h[2], cr.topic, name, kinds[vocab]))
-        lines.append(
-            cr.head + (wheres[0] if len(wheres) == 1 else ", ".join(wheres)) + cr.tails[f.field]
-        )
+        lines.append(cr.head + ", ".join(wheres) + cr.tails[f.field])
     for v in outcome.vetoed:
-        unless = v.exclusion.exclusion.unless
-        cancel = f" (and none of {', '.join(unless)} matched)" if unless else ""
+        excl = v.exclusion.exclusion
+        where = "/".join(excl.fields)
+        cancel = (
+            f" (and none of {', '.join(excl.unless)} matched in {where})" if excl.unless else ""
+        )
         term = engine.term(v.exclusion.vocab, v.hit)
         lines.append(
-            f"rule {v.rule.name} vetoed by exclusion {v.exclusion.exclusion.name}: "
-            f"{_where(term, v.hit)}{cancel}"
+            f"rule {v.rule.name} vetoed by exclusion {excl.name}: {_where(term, v.hit)}{cancel}"
         )
         h = v.hit
         found.append(
