@@ -37,10 +37,12 @@ logger = logging.getLogger(__name__)
 class Classifier:
     """Compiled rules. Thread-safe: ``classify`` keeps no state between calls."""
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, *, compiled: bool = True) -> None:
+        """``compiled=False``: evaluate rules in Python even if the compiled kernel is built
+        (the reference implementation; verdicts are identical)."""
         self.ruleset = ruleset
         self.version: str = ruleset.version
-        self.engine = Engine(ruleset)
+        self.engine = Engine(ruleset, compiled=compiled)
         self.registry = Registry(ruleset, self.engine.index, self.engine.matcher.canonical)
         self._nothing = Verdict(
             flagged=False,

@@ -147,14 +147,14 @@ class Matcher:
             m or c for m, c in zip(self.masking, self.containable, strict=True)
         )
         # Boundary checks: 1 = check start, 2 = check end (ASCII alphanumeric edges only).
-        self._edges: tuple[int, ...] = tuple(
+        self.edges: tuple[int, ...] = tuple(
             (1 if _is_word(p[0]) else 0) | (2 if _is_word(p[-1]) else 0) for p in self.patterns
         )
         # The same flags as sets of pattern indexes: one set of an item's patterns is tested
         # against each (cheaper than one lookup per match per flag).
-        self._edged = frozenset(i for i, e in enumerate(self._edges) if e)
+        self._edged = frozenset(i for i, e in enumerate(self.edges) if e)
         self._special = frozenset(i for i, sp in enumerate(self.special) if sp)
-        self._automaton = ahocorasick_rs.AhoCorasick(
+        self.automaton = ahocorasick_rs.AhoCorasick(
             list(self.patterns),
             matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
             implementation=ahocorasick_rs.Implementation.ContiguousNFA,
@@ -180,14 +180,14 @@ class Matcher:
         if not any(texts):
             return None
         joined = fold(SEPARATOR.join(texts))
-        found = self._automaton.find_matches_as_indexes(joined, overlapping=True)
+        found = self.automaton.find_matches_as_indexes(joined, overlapping=True)
         if not found:
             return None
         pids = {f[0] for f in found}
         if wanted is not None and pids.isdisjoint(wanted):
             return None
         if not pids.isdisjoint(self._edged):  # ASCII patterns: most CJK items have none
-            found = _check_edges(joined, found, self._edges)
+            found = _check_edges(joined, found, self.edges)
             if not found:
                 return None
             pids = {f[0] for f in found}

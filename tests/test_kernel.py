@@ -1,0 +1,223 @@
+"""The compiled rule-evaluation kernel against the pure-Python engine it must equal.
+
+``Engine.evaluate_python`` is the reference; the kernel (``pipeline/classify/_kernel.pyx``) must
+give the same outcome (hits, fired, vetoed and nearly-fired rules, in the same order) and so the
+same verdicts, on the labelled headlines, the rules cases, and generated text built to hit the
+edge cases: ASCII word edges and plurals, masks, topic containment, proximity, many hits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.classify import Classifier, kernel
+from pipeline.classify.engine import Engine, Outcome
+from pipeline.classify.rules import load_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules.toml"
+DATA = Path(__file__).parent / "data"
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+ANCHOR = " 借呗"  # a product name: rules anchored on it are evaluated
+
+
+@pytest.fixture(scope="module")
+def engines() -> tuple[Engine, Engine]:
+    ruleset = load_rules(RULES)
+    compiled = Engine(ruleset)
+    if compiled.kernel is None:
+        pytest.fail(
+            f"the compiled kernel is not in use ({kernel.status()}): build it with {kernel.REBUILD}"
+        )
+    return compiled, Engine(ruleset, compiled=False)
+
+
+def _shape(outcome: Outcome) -> Any:
+    return (
+        outcome.hits.raw,
+        outcome.hits.pids,
+        [(f.rule.name, f.hits, f.field, f.relevance) for f in outcome.fired],
+        [(v.rule.name, v.exclusion.exclusion.name, v.hit) for v in outcome.vetoed],
+        [(m.rule.name, m.anchor, m.missing) for m in outcome.missed],
+    )
+
+
+def _same(engines: tuple[Engine, Engine], texts: tuple[str, ...]) -> None:
+    compiled, python = engines
+    for detail in (False, True):
+        got = compiled.evaluate(texts, detail=detail)
+        want = python.evaluate_python(texts, detail=detail)
+        assert (got is compiled.empty) == (want is python.empty), texts
+        if want is not python.empty:
+            assert _shape(got) == _shape(want), texts
+
+
+def _headlines() -> Iterator[tuple[str, str]]:
+    paths = [DATA / "domain_headlines.jsonl", *([DEV] if DEV.exists() else [])]
+    for path in paths:
+        for line in path.read_text("utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                yield rec["title"], rec.get("summary", "")
+    cases = tomllib.loads((DATA / "classify_cases.toml").read_text("utf-8"))
+    for case in cases["case"]:
+        yield case["title"], case.get("summary", "") + case.get("body", "")
+
+
+def test_kernel_equals_python_on_every_headline(engines: tuple[Engine, Engine]) -> None:
+    n = 0
+    for title, summary in _headlines():
+        # Every field layout: title + summary, a summary moved to the body, one field, two.
+        for texts in ((title, summary, ""), (title, "", summary), (f"{title} {summary}",)):
+            _same(engines, texts)
+        _same(engines, (title, summary))
+        n += 1
+    assert n > 1000  # the sets are really there
+
+
+def _generated(rng: random.Random, patterns: list[str], n: int) -> Iterator[tuple[str, ...]]:
+    """Texts of lexicon patterns and the characters that decide edges and containment."""
+    glue = ["", " ", "s", "x", ".", "3", "，", "的", "了", "—", "新规", "a", "S"]
+    for _ in range(n):
+        fields = []
+        for _field in range(3):
+            parts = []
+            for _part in range(rng.randint(0, 9)):
+                pick = rng.random()
+                if pick < 0.55:
+                    parts.append(rng.choice(patterns))
+                elif pick < 0.65:  # a pattern with a random letter cut or case flipped
+                    p = rng.choice(patterns)
+                    parts.append(p[1:] if rng.random() < 0.5 else p.upper())
+                else:
+                    parts.append(rng.choice(glue))
+            fields.append("".join(parts))
+        yield tuple(fields)
+
+
+def test_kernel_equals_python_on_generated_text(engines: tuple[Engine, Engine]) -> None:
+    compiled, _python = engines
+    patterns = list(compiled.matcher.patterns)
+    for texts in _generated(random.Random(20261128), patterns, 4000):
+        _same(engines, texts)
+
+
+def _aligned(patterns: list[str]) -> Iterator[tuple[str, ...]]:
+    """A pattern inside a longer one (a mask, a longer topic term) in one field and alone, at
+    the same offsets, in another: masks and containment must act within a field only. Each
+    field ends with a term that anchors rules, so that no item is decided before the masks."""
+    ordered = sorted(patterns, key=len)
+    for outer in ordered:
+        for inner in ordered:
+            if len(inner) >= len(outer):
+                break
+            at = outer.find(inner)
+            if at < 0:
+                continue
+            alone = "一" * at + inner + "一" * (len(outer) - at - len(inner)) + ANCHOR
+            yield (alone, outer + ANCHOR, "")
+            yield (outer + ANCHOR, "", alone)
+            yield (alone, alone + outer, outer + ANCHOR)
+
+
+def test_kernel_equals_python_on_aligned_fields(engines: tuple[Engine, Engine]) -> None:
+    assert engines[1].evaluate_python((ANCHOR,)) is not engines[1].empty
+    patterns = list(engines[0].matcher.patterns)
+    n = 0
+    for texts in _aligned(patterns):
+        _same(engines, texts)
+        n += 1
+    assert n > 300
+
+
+def _distances(engine: Engine) -> Iterator[tuple[str, ...]]:
+    """A rule's terms (and an exclusion's term) at exactly ``near`` (``within``) characters,
+    one closer and one further, in either order: the boundaries of proximity."""
+
+    def term(vocab: int) -> str:
+        return engine.matcher.patterns[min(engine.matcher.vocab_pids[vocab])]
+
+    for cr in engine.rules:
+        anchor = term(cr.require[0])
+        rest = "".join(term(v) for v in cr.require[1:])  # the rule's other terms
+        for v in cr.require[1:] if cr.rule.near else ():
+            for g in (cr.rule.near - 1, cr.rule.near, cr.rule.near + 1):
+                for text in (anchor + "一" * g + term(v), term(v) + "一" * g + anchor):
+                    yield (text, "", "")
+                    yield ("", text + rest, "")
+        for ce in (ce for ce in cr.exclude if ce.exclusion.within):
+            veto, within = term(ce.vocab), ce.exclusion.within
+            for g in (within - 1, within, within + 1):
+                # The rule's other terms on the far side of its anchor, the exclusion's term at
+                # g characters from the anchor: the anchor decides the distance.
+                for text in (rest + anchor + "一" * g + veto, veto + "一" * g + anchor + rest):
+                    yield (text, "", "")
+                    yield ("", text, "")
+
+
+def test_kernel_equals_python_at_proximity_boundaries(engines: tuple[Engine, Engine]) -> None:
+    n = 0
+    for texts in _distances(engines[0]):
+        _same(engines, texts)
+        n += 1
+    assert n > 100
+
+
+def test_kernel_handles_more_hits_than_its_stack(engines: tuple[Engine, Engine]) -> None:
+    # Over 64 hits the kernel takes its arrays from the heap.
+    title = "花呗借呗暂停" * 30
+    summary = "payday loans, loan apps, BNPL " * 20
+    _same(engines, (title, summary, ""))
+    assert len(engines[0].evaluate((title, summary, "")).hits.raw) > 64
+
+
+def test_verdicts_are_identical_with_and_without_kernel() -> None:
+    compiled = Classifier.from_file(RULES)
+    python = Classifier(load_rules(RULES), compiled=False)
+    assert compiled.engine.kernel is not None and python.engine.kernel is None
+    for title, summary in _headlines():
+        for issuer in (None, "nfra"):
+            assert compiled.classify(title, summary, issuer=issuer, detail=True) == (
+                python.classify(title, summary, issuer=issuer, detail=True)
+            ), title
+
+
+def test_a_stale_kernel_is_detected(tmp_path: Path) -> None:
+    source = tmp_path / "_kernel.pyx"
+    source.write_text("cdef int x = 1\n", "utf-8")
+    import hashlib
+
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    assert kernel.is_current(digest, source)
+    source.write_text("cdef int x = 2\n", "utf-8")
+    assert not kernel.is_current(digest, source)
+    assert kernel.is_current(digest, tmp_path / "absent.pyx")  # an installed wheel: no source
+
+
+def test_without_the_kernel_the_engine_runs_in_python(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "pipeline.classify._kernel", None)  # import fails
+    monkeypatch.setattr(kernel, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="pipeline.classify.kernel"):
+        classifier = Classifier.from_file(RULES)
+    assert classifier.engine.kernel is None
+    assert "compiled kernel not available" in caplog.text
+    assert classifier.classify("支付宝借呗暂停部分用户借款服务").flagged
+
+
+def test_the_environment_can_ask_for_pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(kernel.PURE_ENV, "1")
+    assert Engine(load_rules(RULES)).kernel is None
+    assert kernel.status() == "pure Python"
+    monkeypatch.setenv(kernel.PURE_ENV, "0")
+    assert Engine(load_rules(RULES)).kernel is not None
