@@ -21,6 +21,7 @@ import pytest
 
 from pipeline.classify import Classifier, kernel
 from pipeline.classify.engine import Engine, Outcome
+from pipeline.classify.normalize import fold
 from pipeline.classify.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,6 +190,29 @@ def test_verdicts_are_identical_with_and_without_kernel() -> None:
             assert compiled.classify(title, summary, issuer=issuer, detail=True) == (
                 python.classify(title, summary, issuer=issuer, detail=True)
             ), title
+
+
+def test_kernel_fold_equals_fold_on_every_character(engines: tuple[Engine, Engine]) -> None:
+    kernel_fold = engines[0].kernel.fold if engines[0].kernel is not None else None
+    assert kernel_fold is not None
+    for cp in range(sys.maxunicode + 1):  # each character between others, incl. surrogates
+        text = f"A{chr(cp)}中"
+        assert kernel_fold(text) == fold(text), hex(cp)
+
+
+def test_kernel_fold_equals_fold_on_mixed_text(engines: tuple[Engine, Engine]) -> None:
+    kernel_fold = engines[0].kernel.fold if engines[0].kernel is not None else None
+    assert kernel_fold is not None
+    # Full-width, traditional, case, spaces and dashes, a capital sigma (its lower case depends
+    # on the next letter), a lone surrogate, a letter outside the BMP, Latin-1 text whose fold
+    # is wider (µ -> μ).
+    alphabet = "借唄貸款ＡＢＣａｂｃ１２３％　…—-’İﬁ㈱①\t\n xyzXYZ網路小額ΣΑσ\ud800𐐀µ"
+    rng = random.Random(11)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        got = kernel_fold(text)
+        assert got == fold(text) and len(got) == len(text), repr(text)
+    assert kernel_fold("µ") == "μ" == fold("µ")
 
 
 def test_a_stale_kernel_is_detected(tmp_path: Path) -> None:

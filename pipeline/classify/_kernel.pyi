@@ -10,8 +10,10 @@ class Kernel:
         self,
         engine: Engine,
         fold: Callable[[str], str],
+        codes: Sequence[int],
         separator: str,
         classes: tuple[type, ...],
         rank: Callable[[Any], Any],
     ) -> None: ...
+    def fold(self, text: str) -> str: ...
     def evaluate(self, texts: Sequence[str], detail: bool = False) -> Outcome: ...

@@ -9,13 +9,22 @@ generated text. Change the semantics there first, then here.
 
 What is faster here: an item's hits live in a C array; which vocabularies own a pattern is a
 bitmask per pattern, so "the hits of vocabulary v" is a loop over a dozen structs instead of
-building lists; ASCII word edges, masks and topic containment are C loops. Folding and the
-Aho-Corasick scan stay where they are (``normalize.fold``, ``ahocorasick_rs``).
+building lists; ASCII word edges, masks and topic containment are C loops. Folding is one pass
+over a table of code points (``normalize.fold_codes``), with ``normalize.fold`` itself for the
+rare text it cannot map character by character. The Aho-Corasick scan stays in
+``ahocorasick_rs``.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    int PyUnicode_KIND(object text)
+    void* PyUnicode_DATA(object text)
+    Py_UCS4 PyUnicode_READ(int kind, void* data, Py_ssize_t index) noexcept
+    void PyUnicode_WRITE(int kind, void* data, Py_ssize_t index, Py_UCS4 value) noexcept
 
 cdef extern from *:
     """
@@ -77,6 +86,7 @@ cdef class Kernel:
     cdef unsigned char* masking
     cdef unsigned char* containable
     cdef unsigned char* is_topical
+    cdef unsigned short* codes  # normalize.fold_codes: folded code point per BMP code point
     cdef RuleC* rules
     cdef int* reqs
     cdef ExclC* excls
@@ -84,7 +94,7 @@ cdef class Kernel:
     cdef object rule_objs  # list: CompiledRule per rule (plan order)
     cdef object relevances  # list: CompiledRule.relevances per rule
     cdef object excl_objs  # list: CompiledExclusion per ExclC
-    cdef object fold, find, separator, vocab_pids, rank
+    cdef object py_fold, find, separator, vocab_pids, rank
     cdef object Outcome, HitIndex, Fired, Vetoed, Missed
     cdef object empty
 
@@ -96,19 +106,26 @@ cdef class Kernel:
         self.masking = NULL
         self.containable = NULL
         self.is_topical = NULL
+        self.codes = NULL
         self.rules = NULL
         self.reqs = NULL
         self.excls = NULL
         self.unless = NULL
 
-    def __init__(self, engine, fold, separator, classes, rank):
-        """``engine``: a compiled ``engine.Engine``; ``fold``: ``normalize.fold``;
-        ``separator``: ``matcher.SEPARATOR``; ``classes``: (Outcome, HitIndex, Fired, Vetoed,
-        Missed); ``rank``: the sort key of fired rules."""
+    def __init__(self, engine, fold, codes, separator, classes, rank):
+        """``engine``: a compiled ``engine.Engine``; ``fold``: ``normalize.fold``; ``codes``:
+        ``normalize.fold_codes()``; ``separator``: ``matcher.SEPARATOR``; ``classes``:
+        (Outcome, HitIndex, Fired, Vetoed, Missed); ``rank``: the sort key of fired rules."""
         matcher = engine.matcher
+        if len(codes) != 0x10000:
+            raise ValueError("kernel: a fold table needs 65536 entries")
+        self.codes = <unsigned short*> self._alloc(0x10000 * sizeof(unsigned short))
+        cdef int c
+        for c in range(0x10000):
+            self.codes[c] = codes[c]
         self.Outcome, self.HitIndex, self.Fired, self.Vetoed, self.Missed = classes
         self.rank = rank
-        self.fold = fold
+        self.py_fold = fold
         self.find = matcher.automaton.find_matches_as_indexes
         self.separator = separator
         self.vocab_pids = matcher.vocab_pids
@@ -193,6 +210,7 @@ cdef class Kernel:
         PyMem_Free(self.masking)
         PyMem_Free(self.containable)
         PyMem_Free(self.is_topical)
+        PyMem_Free(self.codes)
         PyMem_Free(self.rules)
         PyMem_Free(self.reqs)
         PyMem_Free(self.excls)
@@ -221,7 +239,7 @@ cdef class Kernel:
         cdef Py_ssize_t n_texts = len(texts)
         if not any(texts):
             return self.empty
-        cdef unicode joined = self.fold(self.separator.join(texts))
+        cdef unicode joined = self._fold(self.separator.join(texts))
         cdef list found = self.find(joined, overlapping=True)
         cdef Py_ssize_t n = len(found)
         if n == 0:
@@ -237,6 +255,38 @@ cdef class Kernel:
         finally:
             if hits != stack:
                 PyMem_Free(hits)
+
+    def fold(self, unicode text):
+        """``normalize.fold(text)``, table-driven."""
+        return self._fold(text)
+
+    cdef unicode _fold(self, unicode text):
+        cdef int kind = PyUnicode_KIND(text)
+        if kind == 4:  # outside the BMP: lower() and the table need normalize.fold
+            return self.py_fold(text)
+        cdef void* data = PyUnicode_DATA(text)
+        cdef Py_ssize_t i, n = len(text), changed = -1
+        cdef Py_UCS4 c, folded, top = 0
+        for i in range(n):
+            c = PyUnicode_READ(kind, data, i)
+            folded = self.codes[c]
+            if folded != c:
+                if folded == 0xFFFF:  # normalize.NOT_CHARWISE
+                    return self.py_fold(text)
+                if changed < 0:
+                    changed = i
+            if folded > top:
+                top = folded
+        if changed < 0:
+            return text
+        # A new string of the exact width its widest character needs (CPython compares
+        # strings of different widths as different).
+        out = PyUnicode_New(n, top)
+        cdef int out_kind = PyUnicode_KIND(out)
+        cdef void* out_data = PyUnicode_DATA(out)
+        for i in range(n):
+            PyUnicode_WRITE(out_kind, out_data, i, self.codes[PyUnicode_READ(kind, data, i)])
+        return out
 
     cdef object _evaluate(
         self, texts, Py_ssize_t n_texts, unicode joined, list found, Py_ssize_t n,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.classify.kernel import kernel_module
 from pipeline.classify.matcher import SEPARATOR, Hit, HitIndex, Matcher
-from pipeline.classify.normalize import fold
+from pipeline.classify.normalize import fold, fold_codes
 from pipeline.classify.rules import FIELDS, Exclusion, Rule, RuleSet, Vocabulary
 
 if TYPE_CHECKING:
@@ -152,8 +152,9 @@ class Engine:
             for v, term in terms.items()
         }
         module = kernel_module() if compiled else None
+        classes = (Outcome, HitIndex, Fired, Vetoed, Missed)
         self.kernel: Kernel | None = (
-            module.Kernel(self, fold, SEPARATOR, (Outcome, HitIndex, Fired, Vetoed, Missed), _rank)
+            module.Kernel(self, fold, fold_codes(), SEPARATOR, classes, _rank)
             if module is not None
             else None
         )

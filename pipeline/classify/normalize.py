@@ -24,6 +24,7 @@ import importlib.resources
 import logging
 import re
 import unicodedata
+from array import array
 from dataclasses import dataclass
 
 from zhconv import zhconv
@@ -185,6 +186,32 @@ def fold(text: str) -> str:
     for ch in found:
         low = low.replace(ch, table[ord(ch)])
     return low
+
+
+# ``fold_codes`` marks the code points that only ``fold`` itself can map.
+NOT_CHARWISE = 0xFFFF
+_CAPITAL_SIGMA = 0x3A3  # lower case is final or not depending on the next letter
+_CODES: list[array[int]] = []
+
+
+def fold_codes() -> array[int]:
+    """Per BMP code point, the code point ``fold`` maps it to, for a table-driven fold (the
+    compiled kernel): ``fold`` maps character by character (lower case, then the table) except
+    where it cannot, marked ``NOT_CHARWISE``: surrogates, the capital sigma, and the few CJK
+    characters whose simplified form lies outside the BMP. Built once per process."""
+    if not _CODES:
+        table = _tables().table
+        codes = array("H", bytes(2 * _BMP))
+        for cp in range(_BMP):
+            if 0xD800 <= cp < 0xE000 or cp == _CAPITAL_SIGMA:
+                codes[cp] = NOT_CHARWISE
+                continue
+            ch = chr(cp)
+            low = ch.lower()
+            folded = table[ord(low)] if len(low) == 1 and ord(low) < _BMP else ch
+            codes[cp] = ord(folded) if ord(folded) < _BMP else NOT_CHARWISE
+        _CODES.append(codes)
+    return _CODES[0]
 
 
 def fold_term(term: str) -> str:
