@@ -23,6 +23,7 @@ from pipeline.classify import Classifier, kernel
 from pipeline.classify.engine import Engine, Outcome
 from pipeline.classify.normalize import fold
 from pipeline.classify.rules import load_rules
+from tests.support.harness import clean_env, lendwatch
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules.toml"
@@ -237,6 +238,20 @@ def test_without_the_kernel_the_engine_runs_in_python(
     assert classifier.engine.kernel is None
     assert "compiled kernel not available" in caplog.text
     assert classifier.classify("支付宝借呗暂停部分用户借款服务").flagged
+
+
+def test_check_config_names_the_engine(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[settings]\ndata_dir = "data"\nrules = "{RULES}"\n'
+        '[[sources]]\nid = "a"\nname = "A"\nkind = "rss"\nurl = "http://127.0.0.1:9/a"\n',
+        encoding="utf-8",
+    )
+    result = lendwatch(config, "check-config")
+    assert result.returncode == 0, result.stderr
+    assert "classifier engine: compiled kernel" in result.stdout
+    pure = lendwatch(config, "check-config", env={**clean_env(), kernel.PURE_ENV: "1"})
+    assert "classifier engine: pure Python" in pure.stdout
 
 
 def test_the_environment_can_ask_for_pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
