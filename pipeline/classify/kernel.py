@@ -41,7 +41,7 @@ def kernel_module() -> ModuleType | None:
     except ImportError as exc:
         _warn_once(
             f"classifier: compiled kernel not available ({exc}); using the pure-Python engine "
-            f"(same verdicts, about half the speed). Build it with: {REBUILD}"
+            f"(same verdicts, about 60% of the speed). Build it with: {REBUILD}"
         )
         return None
     source = Path(_kernel.__file__ or "").with_name("_kernel.pyx")
