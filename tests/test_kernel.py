@@ -22,7 +22,7 @@ import pytest
 from pipeline.classify import Classifier, kernel
 from pipeline.classify.engine import Engine, Outcome
 from pipeline.classify.normalize import fold
-from pipeline.classify.rules import load_rules
+from pipeline.classify.rules import load_rules, parse_rules
 from tests.support.harness import clean_env, lendwatch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,6 +172,52 @@ def test_kernel_equals_python_at_proximity_boundaries(engines: tuple[Engine, Eng
         _same(engines, texts)
         n += 1
     assert n > 100
+
+
+# Small rules that reach the kernel's other paths: a rule with more requirements than its stack
+# holds (10), rules restricted to some fields, exclusions with fields, ``within`` and ``unless``.
+WIDE = (
+    '[meta]\nversion = "wide"\n[topics.t]\ntitle = "T"\nterms = ["网贷"]\n'
+    + "".join(f'[groups.g{i}]\nterms = ["{ch}"]\n' for i, ch in enumerate("甲乙丙丁戊己庚辛壬癸"))
+    + '[groups.reg]\nterms = ["监管"]\n'
+    '[exclusions.howto]\nmode = "veto"\nfields = ["title"]\nunless = ["reg"]\nterms = ["怎么"]\n'
+    '[exclusions.close]\nmode = "veto"\nwithin = 2\nfields = ["summary"]\nterms = ["商家"]\n'
+    '[exclusions.mask]\nmode = "mask"\nterms = ["存款网贷"]\n'
+    '[[rules]]\nname = "all-ten"\ntopic = "t"\nnear = 30\n'
+    + "require = ["
+    + ", ".join(f'"g{i}"' for i in range(10))
+    + "]\n"
+    '[[rules]]\nname = "summary-only"\ntopic = "t"\nfields = ["summary", "body"]\n'
+    'require = ["t", "g1"]\nexclude = ["howto", "close"]\n'
+    '[[rules]]\nname = "title-near"\ntopic = "t"\nfields = ["title"]\nnear = 4\n'
+    'require = ["g0", "t"]\nexclude = ["howto"]\n'
+)
+
+
+def test_kernel_equals_python_on_small_rules_with_wide_rules() -> None:
+    ruleset = parse_rules(WIDE, Path("wide.toml"))
+    engines = (Engine(ruleset), Engine(ruleset, compiled=False))
+    assert engines[0].kernel is not None
+    patterns = list(engines[0].matcher.patterns)
+    for texts in _generated(random.Random(5), patterns, 2000):
+        _same(engines, texts)
+    rng = random.Random(6)
+    n_fired = 0
+    for _ in range(1000):  # the ten terms shuffled, with gaps and the other rules' terms
+        words = [
+            *"甲乙丙丁戊己庚辛壬癸",
+            *rng.sample(["网贷", "商家", "怎么", "监管", "存款网贷"], 2),
+        ]
+        rng.shuffle(words)
+        text = "".join(w + "一" * rng.choice([0, 0, 1, 3]) for w in words)
+        texts = tuple(
+            text if i == rng.randrange(3) else rng.choice(["", "网贷甲"]) for i in range(3)
+        )
+        _same(engines, texts)
+        n_fired += any(f.rule.name == "all-ten" for f in engines[1].evaluate(texts).fired)
+    assert n_fired > 100  # the ten-requirement rule did fire, often
+    _same(engines, ("甲乙丙丁戊己庚辛壬癸", "", ""))
+    assert engines[0].evaluate(("甲乙丙丁戊己庚辛壬癸",)).fired[0].rule.name == "all-ten"
 
 
 def test_kernel_handles_more_hits_than_its_stack(engines: tuple[Engine, Engine]) -> None:

@@ -78,7 +78,7 @@ cdef inline bint is_word(Py_UCS4 ch) noexcept:
 cdef class Kernel:
     """The engine's tables in C arrays; ``evaluate`` returns an ``engine.Outcome``."""
 
-    cdef int n_pat, n_vocab, words, n_rules
+    cdef int n_pat, n_vocab, words, n_rules, max_req
     cdef uint64_t* owners  # per pattern, the vocabularies owning it (words x 64 bits)
     cdef uint64_t* topical  # per pattern, the topic vocabularies owning it
     cdef uint64_t* anchors  # the vocabularies that anchor some rule (words x 64 bits)
@@ -171,6 +171,8 @@ cdef class Kernel:
             rc.anchor = cr.require[0]
             rc.req_at = at_req
             rc.n_req = len(cr.require)
+            if rc.n_req > self.max_req:
+                self.max_req = rc.n_req
             for v in cr.require:
                 self.reqs[at_req] = v
                 at_req += 1
@@ -370,7 +372,7 @@ cdef class Kernel:
                 PyMem_Free(present)
         return outcome
 
-    cdef Py_ssize_t _clean(self, HitC* hits, Py_ssize_t m) noexcept:
+    cdef Py_ssize_t _clean(self, HitC* hits, Py_ssize_t m) except -1:
         """Masks hide what they overlap (and themselves); a topic hit inside a longer hit of
         another topic is dropped. Returns the new count (hits kept in order)."""
         cdef Py_ssize_t i, k, kept
@@ -408,7 +410,7 @@ cdef class Kernel:
         if m > STACK_HITS:
             dropped = <unsigned char*> PyMem_Malloc(m)
             if dropped == NULL:
-                return m  # cannot happen in practice; the caller would rather raise
+                raise MemoryError()
         memset(dropped, 0, m)
         for i in range(m):
             if not self.containable[hits[i].pid]:
@@ -442,19 +444,34 @@ cdef class Kernel:
     cdef int _rules(
         self, outcome, list raw, HitC* hits, Py_ssize_t m, uint64_t* present, bint detail
     ) except -1:
+        cdef Py_ssize_t chosen_stack[8]
+        cdef Py_ssize_t* chosen = chosen_stack  # the chosen hit per requirement
+        if self.max_req > 8:
+            chosen = <Py_ssize_t*> PyMem_Malloc(self.max_req * sizeof(Py_ssize_t))
+            if chosen == NULL:
+                raise MemoryError()
+        try:
+            self._fire(outcome, raw, hits, m, present, detail, chosen)
+        finally:
+            if chosen != chosen_stack:
+                PyMem_Free(chosen)
+        if len(outcome.fired) > 1:
+            outcome.fired.sort(key=self.rank)
+        return 0
+
+    cdef int _fire(
+        self, outcome, list raw, HitC* hits, Py_ssize_t m, uint64_t* present, bint detail,
+        Py_ssize_t* chosen,
+    ) except -1:
         cdef list fired = outcome.fired
         cdef int r, k, missing, field, fields
         cdef Py_ssize_t a, h
-        cdef Py_ssize_t chosen_stack[8]
-        cdef Py_ssize_t* chosen = chosen_stack
         cdef RuleC* rc
         cdef bint ok
         for r in range(self.n_rules):
             rc = &self.rules[r]
             if not (present[rc.anchor >> 6] >> (rc.anchor & 63)) & 1:
                 continue
-            if rc.n_req > 8:
-                raise ValueError("kernel: a rule with more than 8 requirements")
             fields = 7 if rc.all_fields else rc.fields
             if rc.simple:  # the anchor's first hit (title first, then earliest)
                 chosen[0] = self.first_of(hits, m, rc.anchor, 7, 0)
@@ -503,8 +520,6 @@ cdef class Kernel:
             fired.append(
                 self.Fired(self.rule_objs[r], tuple(pairs), field, self.relevances[r][field])
             )
-        if len(fired) > 1:
-            fired.sort(key=self.rank)
         return 0
 
     cdef inline Py_ssize_t _near(
