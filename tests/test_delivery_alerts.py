@@ -25,13 +25,7 @@ from tests.support.digest_fixtures import (
     smtp_config,
 )
 from tests.support.httpserver import HTTPTestServer, Route
-from tests.support.smtpserver import Received, SMTPTestServer
-
-
-def text_of(received: Received) -> str:
-    part = received.message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+from tests.support.smtpserver import SMTPTestServer
 
 
 def alerted(db: sqlite_utils.Database) -> set[str]:
@@ -50,7 +44,7 @@ def test_high_items_alerted_once_batched_and_marked_in_digest(
     msg = received.message
     assert msg["Subject"].startswith("【借贷监测·提醒】2条重要：")
     assert msg["X-Lendwatch-Kind"] == "alert"
-    text = text_of(received)
+    text = received.text
     assert "借呗暂停新增授信" in text and "网络小额贷款业务管理暂行办法" in text
     assert "另见：新浪财经" in text  # the reprint is folded in, not alerted separately
     assert "助贷业务自律公约" not in text  # medium: digest only
@@ -74,7 +68,7 @@ def test_high_items_alerted_once_batched_and_marked_in_digest(
 
     digest = send_digest(db, config, now=NOW + timedelta(hours=2))
     assert digest.sent == 1
-    text = text_of(smtp_server.messages[-1])
+    text = smtp_server.messages[-1].text
     assert text.count("✓ 已于 2026-11-28 08:00 即时提醒") == 2
     db.close()
 
@@ -95,7 +89,7 @@ def test_alert_respects_reader_filters_and_off(tmp_path: Path, smtp_server: SMTP
     assert report.sent == 1  # nothing on 征信 is medium or above: credit@ gets none
     [received] = smtp_server.messages
     assert received.recipients == ["all@example.com"]
-    assert "助贷业务自律公约" in text_of(received)
+    assert "助贷业务自律公约" in received.text
     db.close()
 
 
@@ -138,7 +132,7 @@ def test_source_health_told_once_each(tmp_path: Path, smtp_server: SMTPTestServe
     assert (report.sent, report.events) == (1, 1)
     msg = smtp_server.messages[0].message
     assert msg["Subject"] == "【借贷监测·数据源】1项状态变化：中国人民银行 已中断"
-    assert "WZWS challenge" in text_of(smtp_server.messages[0])
+    assert "WZWS challenge" in smtp_server.messages[0].text
     assert send_alerts(db, config, now=NOW + timedelta(minutes=30)).sent == 0
 
     ok_source(db, "pboc", NOW + timedelta(hours=1))
@@ -274,7 +268,7 @@ def test_a_digest_that_shows_the_broken_source_leaves_the_alert_nothing_to_repea
     later = NOW + timedelta(minutes=10)
     assert send_digest(db, config, now=later).sent == 1
     [digest] = smtp_server.messages
-    assert "中国人民银行 [pboc]：被拦截" in text_of(digest)
+    assert "中国人民银行 [pboc]：被拦截" in digest.text
     assert notified(db) == [True]  # in the transaction that recorded the acceptance
     alerts = send_alerts(db, config, now=later)
     assert (alerts.sent, alerts.notified) == (0, 1)

@@ -28,13 +28,7 @@ from tests.support.digest_fixtures import (
     sample_items,
     smtp_config,
 )
-from tests.support.smtpserver import Received, SMTPTestServer
-
-
-def text_of(received: Received) -> str:
-    part = received.message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+from tests.support.smtpserver import SMTPTestServer
 
 
 def undigested(db: sqlite_utils.Database) -> int:
@@ -56,7 +50,7 @@ def test_digest_sent_once_and_items_marked(tmp_path: Path, smtp_server: SMTPTest
     assert msg["To"] == "risk@example.com"
     assert msg["From"] == "借贷监测 <lendwatch@example.com>"
     assert msg["Message-ID"].endswith("@example.com>")
-    assert "借呗暂停新增授信" in text_of(received)
+    assert "借呗暂停新增授信" in received.text
     assert undigested(db) == 0
     [record] = list_deliveries(db)
     assert (record.status, record.kind, record.channel) == ("sent", "digest", "smtp")
@@ -82,7 +76,7 @@ def test_each_recipient_gets_their_own_filtered_digest(
     sample_items(db)
     report = send_digest(db, config, now=NOW)
     assert report.sent == 3
-    by_rcpt = {m.recipients[0]: text_of(m) for m in smtp_server.messages}
+    by_rcpt = {m.recipients[0]: m.text for m in smtp_server.messages}
     assert set(by_rcpt) == {"all@example.com", "credit@example.com", "boss@example.com"}
     assert "征信修复" in by_rcpt["all@example.com"]
     credit = by_rcpt["credit@example.com"]
@@ -146,7 +140,7 @@ def test_smtp_down_then_up_loses_nothing(
     assert early.sent == 0 and smtp_server.messages == []
     later = send_digest(db, config, now=NOW + timedelta(minutes=6))  # retries first
     assert later.sent == 1 and len(smtp_server.messages) == 1
-    assert "借呗暂停新增授信" in text_of(smtp_server.messages[0])
+    assert "借呗暂停新增授信" in smtp_server.messages[0].text
     assert undigested(db) == 0
     assert send_digest(db, config, now=NOW + timedelta(minutes=7)).sent == 0
     assert len(smtp_server.messages) == 1
@@ -287,13 +281,13 @@ def test_quiet_digest_only_when_asked_or_a_source_is_broken(
     assert send_digest(db, asked, now=NOW).sent == 1
     msg = smtp_server.messages[-1].message
     assert msg["Subject"] == "【借贷监测】11月28日：无新动态"
-    assert "今日没有新的相关动态，所有数据源运行正常" in text_of(smtp_server.messages[-1])
+    assert "今日没有新的相关动态，所有数据源运行正常" in smtp_server.messages[-1].text
 
     fail_source(db, "pboc", "blocked", "challenge page", 2, NOW - timedelta(hours=3))
     assert send_digest(db, quiet, now=NOW + timedelta(days=1)).sent == 1
     received = smtp_server.messages[-1]
     assert received.message["Subject"] == "【借贷监测】11月29日：无新动态，1个数据源异常"
-    assert "中国人民银行 [pboc]：被拦截" in text_of(received)
+    assert "中国人民银行 [pboc]：被拦截" in received.text
     # a cron job running every 30 minutes does not repeat the quiet digest every run
     assert send_digest(db, quiet, now=NOW + timedelta(days=1, minutes=30)).sent == 0
     assert send_digest(db, asked, now=NOW + timedelta(days=1, hours=2)).sent == 0

@@ -13,7 +13,7 @@ from pipeline.config import load_config
 from pipeline.digest import send_alerts, send_digest
 from pipeline.errors import ConfigError
 from tests.support.digest_fixtures import NOW, add_item, database
-from tests.support.smtpserver import Received, SMTPTestServer
+from tests.support.smtpserver import SMTPTestServer
 
 CONFIG = """
 [settings]
@@ -37,12 +37,6 @@ kind = "rss"
 url = "https://pbc.example/feed.xml"
 authority = "regulator"
 """
-
-
-def text_of(received: Received) -> str:
-    part = received.message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def write(tmp_path: Path, smtp: SMTPTestServer, digest: str = "") -> Path:
@@ -96,12 +90,12 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
 
     alerts = send_alerts(db, config, now=NOW)
     assert (alerts.sent, alerts.stories) == (1, 1)
-    assert "加强助贷业务管理" in text_of(smtp_server.messages[0])
+    assert "加强助贷业务管理" in smtp_server.messages[0].text
 
     digest = send_digest(db, config, now=NOW)
     assert (digest.sent, digest.stories) == (1, 2)
     assert len(smtp_server.messages) == 2
-    text = text_of(smtp_server.messages[1])
+    text = smtp_server.messages[1].text
     assert "加强助贷业务管理" in text and "征信业务常见问题解答" in text
     assert "网络小额贷款业务" not in text and "1 条重要，1 条相关" in text
     # the archive is handled (never offered again) without any message carrying it
@@ -133,9 +127,9 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
             first_seen=later - timedelta(hours=1),
         )
     assert send_alerts(db, config, now=later).stories == 1
-    assert "late-10" in text_of(smtp_server.messages[2])
+    assert "late-10" in smtp_server.messages[2].text
     assert send_digest(db, config, now=later + timedelta(hours=1)).stories == 1
-    text = text_of(smtp_server.messages[3])
+    text = smtp_server.messages[3].text
     assert "late-10" in text and "late-20" not in text
     db.close()
 

@@ -30,6 +30,13 @@ class Received:
         assert isinstance(msg, EmailMessage)
         return msg
 
+    @property
+    def text(self) -> str:
+        """The plain-text part of the message."""
+        part = self.message.get_body(("plain",))
+        assert part is not None
+        return str(part.get_content())
+
 
 class _Handler:
     def __init__(self, owner: SMTPTestServer) -> None:
