@@ -23,6 +23,7 @@ from pipeline.classify import Classifier, kernel
 from pipeline.classify.engine import Engine, Outcome
 from pipeline.classify.normalize import fold
 from pipeline.classify.rules import load_rules, parse_rules
+from pipeline.errors import ConfigError
 from tests.support.harness import clean_env, lendwatch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,6 +219,142 @@ def test_kernel_equals_python_on_small_rules_with_wide_rules() -> None:
     assert n_fired > 100  # the ten-requirement rule did fire, often
     _same(engines, ("甲乙丙丁戊己庚辛壬癸", "", ""))
     assert engines[0].evaluate(("甲乙丙丁戊己庚辛壬癸",)).fired[0].rule.name == "all-ten"
+
+
+def test_a_mask_hides_a_later_hit_after_a_kept_one() -> None:
+    # Regression: the mask pass compacted the hits in place while still reading the masks, so
+    # a kept hit between a mask and the hit it overlaps overwrote the mask.
+    rules = (
+        '[meta]\nversion = "m"\n[topics.t]\ntitle = "T"\nterms = ["甲乙丙丁"]\n'
+        '[groups.g]\nterms = ["丙"]\n[exclusions.m]\nmode = "mask"\nterms = ["甲乙"]\n'
+        '[[rules]]\nname = "long-term"\ntopic = "t"\nrequire = ["t"]\n'
+        '[[rules]]\nname = "inner"\ntopic = "t"\nrequire = ["g"]\n'
+    )
+    ruleset = parse_rules(rules, Path("m.toml"))
+    engines = (Engine(ruleset), Engine(ruleset, compiled=False))
+    _same(engines, ("甲乙丙丁",))
+    assert [f.rule.name for f in engines[0].evaluate(("甲乙丙丁",)).fired] == ["inner"]
+    # The same on the shipped rules: 外汇风险准备金 masks the 金融监管总局 it runs into.
+    compiled = Classifier.from_file(RULES)
+    verdict = compiled.classify("外汇风险准备金融监管总局 借呗")
+    assert verdict == Classifier(load_rules(RULES), compiled=False).classify(
+        "外汇风险准备金融监管总局 借呗"
+    )
+    assert verdict.authority is None
+
+
+ATOMS = [
+    *"甲乙丙丁",
+    *("甲乙丙丁", "甲乙", "乙丙", "丙丁", "甲乙丙"),  # nested: masks and containment inside
+    *("网贷", "互联网贷款", "小贷", "贷款", "存款利率上限", "利率上限", "利率", "借呗", "監管"),
+    *("loan", "loans", "payday loan", "pay", "bnpl", "a", "ab", "b c", "x1", "3.5", "s", "k"),
+    *("Loan App", "app", "ｌｏａｎ", "σ", "Σ", "µ", "😀", "中国", "中"),
+]
+
+
+def _q(value: str) -> str:
+    """A TOML string (JSON's escapes are TOML's, but TOML refuses surrogate pairs)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _random_rules(rng: random.Random) -> str:
+    """A valid rules file of random vocabularies, masks, vetoes (fields, within, unless), rules
+    (fields, near, 1 to 12 requirements) and sometimes hundreds of weighted vocabularies."""
+
+    def terms(k: int) -> str:
+        return "terms = [" + ", ".join(_q(t) for t in rng.sample(ATOMS, k)) + "]\n"
+
+    def some_fields() -> str:
+        chosen = rng.sample(["title", "summary", "body"], rng.randint(1, 3))
+        return "fields = [" + ", ".join(_q(f) for f in chosen) + "]\n"
+
+    groups = [f"g{i}" for i in range(rng.randint(1, 6))]
+    topics = [f"t{i}" for i in range(rng.randint(1, 4))]
+    out = ['[meta]\nversion = "r"\n']
+    out += [f"[groups.{g}]\n" + terms(rng.randint(1, 4)) for g in groups]
+    out += [f'[topics.{t}]\ntitle = "T"\n' + terms(rng.randint(1, 4)) for t in topics]
+    vetoes = []
+    for i in range(rng.randint(0, 4)):
+        if rng.random() < 0.3:
+            out.append(f'[exclusions.x{i}]\nmode = "mask"\n' + terms(rng.randint(1, 2)))
+            continue
+        if i == 0 and rng.random() < 0.5:  # a mask inside a longer term, with more after it
+            nested = rng.choice(["甲乙", "乙丙", "甲乙丙"])
+            out.append(f'[exclusions.x{i}]\nmode = "mask"\nterms = ["{nested}"]\n')
+            continue
+        veto = f'[exclusions.x{i}]\nmode = "veto"\n' + terms(rng.randint(1, 3))
+        veto += some_fields() if rng.random() < 0.5 else ""
+        veto += f"within = {rng.choice([1, 2, 5, 10])}\n" if rng.random() < 0.5 else ""
+        if rng.random() < 0.5:
+            unless = rng.sample(groups + topics, rng.randint(1, 2))
+            veto += "unless = [" + ", ".join(_q(u) for u in unless) + "]\n"
+        out.append(veto)
+        vetoes.append(f"x{i}")
+    for i in range(rng.choice([0, 0, 3, 140])):  # > 128 vocabularies: more than two words
+        out.append(f"[actions.e{i}]\nweight = 1.0\nterms = [{_q(rng.choice(ATOMS))}]\n")
+    used: set[str] = set()
+    for r in range(rng.randint(1, 8)):
+        require = [rng.choice(groups + topics) for _ in range(rng.choice([1, 1, 2, 3, 9, 12]))]
+        used.update(require)
+        rule = f'[[rules]]\nname = "r{r}"\ntopic = "{rng.choice(topics)}"\n'
+        rule += "require = [" + ", ".join(_q(v) for v in require) + "]\n"
+        rule += f"near = {rng.choice([1, 3, 8, 20])}\n" if rng.random() < 0.4 else ""
+        rule += some_fields() if rng.random() < 0.4 else ""
+        if vetoes and rng.random() < 0.6:
+            chosen = rng.sample(vetoes, rng.randint(1, len(vetoes)))
+            rule += "exclude = [" + ", ".join(_q(x) for x in chosen) + "]\n"
+        rule += f"weight = {rng.choice([1, 2.5, 4])}\nflag = {rng.choice(['true', 'false'])}\n"
+        out.append(rule)
+    unused = [v for v in groups + topics if v not in used]  # every vocabulary must be used
+    if unused:
+        out.append(
+            f'[[rules]]\nname = "rest"\ntopic = "{topics[0]}"\nrequire = ['
+            + ", ".join(_q(v) for v in unused)
+            + "]\n"
+        )
+    return "".join(out)
+
+
+def test_kernel_equals_python_on_random_rules() -> None:
+    rng = random.Random(42)
+    fired = accepted = 0
+    for n in range(140):
+        try:  # a term can repeat another after folding (σ, Σ): such a file is refused
+            ruleset = parse_rules(_random_rules(rng), Path(f"random-{n}.toml"))
+        except ConfigError:
+            continue
+        accepted += 1
+        engines = (Engine(ruleset), Engine(ruleset, compiled=False))
+        patterns = list(engines[0].matcher.patterns)
+        alone = [(p,) for p in patterns] + [("", p + rng.choice(patterns)) for p in patterns]
+        for texts in [*alone, *_generated(rng, patterns + ATOMS, 60)]:
+            _same(engines, texts)
+            fired += bool(engines[1].evaluate_python(texts).fired)
+    assert accepted > 100 and fired > 1000  # the files loaded and the rules really fired
+
+
+def test_huge_proximity_values_do_not_overflow() -> None:
+    text = WIDE.replace("near = 30", "near = 2147483648").replace(
+        "within = 2", "within = 99999999999"
+    )
+    ruleset = parse_rules(text, Path("huge.toml"))
+    engines = (Engine(ruleset), Engine(ruleset, compiled=False))
+    assert engines[0].kernel is not None
+    _same(engines, ("甲" + "一" * 100 + "乙丙丁戊己庚辛壬癸", "网贷甲商家", ""))
+
+
+def test_a_kernel_must_be_initialised_once(engines: tuple[Engine, Engine]) -> None:
+    from pipeline.classify._kernel import Kernel
+
+    blank = Kernel.__new__(Kernel)
+    with pytest.raises(RuntimeError, match="not initialised"):
+        blank.fold("abc")
+    with pytest.raises(RuntimeError, match="not initialised"):
+        blank.evaluate(("abc",))
+    live = engines[0].kernel
+    assert live is not None
+    with pytest.raises(RuntimeError, match="already initialised"):
+        live.__init__(engines[0], fold, [], "", (), None)  # type: ignore[misc]
 
 
 def test_kernel_handles_more_hits_than_its_stack(engines: tuple[Engine, Engine]) -> None:

@@ -16,7 +16,9 @@ rare text it cannot map character by character. The Aho-Corasick scan stays in
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.stdint cimport uint64_t
+from libc.limits cimport INT_MAX
 from libc.string cimport memset
 
 cdef extern from "Python.h":
@@ -56,7 +58,7 @@ cdef struct RuleC:
     int fields  # bitmask of field indexes
     bint all_fields
     bint simple
-    int near
+    Py_ssize_t near
     int excl_at  # its exclusions: excls[excl_at : excl_at + n_excl]
     int n_excl
 
@@ -64,7 +66,7 @@ cdef struct RuleC:
 cdef struct ExclC:
     int vocab
     int fields  # bitmask
-    int within
+    Py_ssize_t within
     int unless_at  # unless[unless_at : unless_at + n_unless]
     int n_unless
 
@@ -76,7 +78,10 @@ cdef inline bint is_word(Py_UCS4 ch) noexcept:
 
 
 cdef class Kernel:
-    """The engine's tables in C arrays; ``evaluate`` returns an ``engine.Outcome``."""
+    """The engine's tables in C arrays; ``evaluate`` returns an ``engine.Outcome``.
+
+    Its pointers start NULL (Cython zero-fills a new object); ``__dealloc__`` frees whatever
+    ``__init__`` allocated, even if it stopped half-way."""
 
     cdef int n_pat, n_vocab, words, n_rules, max_req
     cdef uint64_t* owners  # per pattern, the vocabularies owning it (words x 64 bits)
@@ -97,26 +102,17 @@ cdef class Kernel:
     cdef object py_fold, find, separator, vocab_pids, rank
     cdef object Outcome, HitIndex, Fired, Vetoed, Missed
     cdef object empty
-
-    def __cinit__(self):
-        self.owners = NULL
-        self.topical = NULL
-        self.anchors = NULL
-        self.edges = NULL
-        self.masking = NULL
-        self.containable = NULL
-        self.is_topical = NULL
-        self.codes = NULL
-        self.rules = NULL
-        self.reqs = NULL
-        self.excls = NULL
-        self.unless = NULL
+    cdef object fallback  # Engine.evaluate_python, for text too long for C ints
+    cdef bint ready  # __init__ completed
 
     def __init__(self, engine, fold, codes, separator, classes, rank):
         """``engine``: a compiled ``engine.Engine``; ``fold``: ``normalize.fold``; ``codes``:
         ``normalize.fold_codes()``; ``separator``: ``matcher.SEPARATOR``; ``classes``:
         (Outcome, HitIndex, Fired, Vetoed, Missed); ``rank``: the sort key of fired rules."""
+        if self.ready or self.codes != NULL:
+            raise RuntimeError("kernel: already initialised")
         matcher = engine.matcher
+        self.fallback = engine.evaluate_python
         if len(codes) != 0x10000:
             raise ValueError("kernel: a fold table needs 65536 entries")
         self.codes = <unsigned short*> self._alloc(0x10000 * sizeof(unsigned short))
@@ -180,14 +176,14 @@ cdef class Kernel:
             rc.fields = _bits(cr.fields)
             rc.all_fields = cr.all_fields
             rc.simple = cr.simple
-            rc.near = cr.rule.near
+            rc.near = min(cr.rule.near, PY_SSIZE_T_MAX)
             rc.excl_at = at_excl
             rc.n_excl = len(cr.exclude)
             for ce in cr.exclude:
                 ec = &self.excls[at_excl]
                 ec.vocab = ce.vocab
                 ec.fields = _bits(ce.fields)
-                ec.within = ce.exclusion.within
+                ec.within = min(ce.exclusion.within, PY_SSIZE_T_MAX)
                 ec.unless_at = at_unless
                 ec.n_unless = len(ce.unless)
                 for v in ce.unless:
@@ -196,6 +192,7 @@ cdef class Kernel:
                 self.excl_objs.append(ce)
                 at_excl += 1
             r += 1
+        self.ready = True
 
     cdef void* _alloc(self, size_t size) except NULL:
         cdef void* block = PyMem_Malloc(size if size else 1)
@@ -238,10 +235,15 @@ cdef class Kernel:
 
     def evaluate(self, texts, bint detail=False):
         """``Engine.evaluate(texts, detail=detail)``, computed in C."""
+        if not self.ready:
+            raise RuntimeError("kernel: not initialised")
         cdef Py_ssize_t n_texts = len(texts)
         if not any(texts):
             return self.empty
-        cdef unicode joined = self._fold(self.separator.join(texts))
+        cdef unicode joined = self.separator.join(texts)
+        if len(joined) >= INT_MAX:  # offsets are C ints
+            return self.fallback(texts, detail=detail)
+        joined = self._fold(joined)
         cdef list found = self.find(joined, overlapping=True)
         cdef Py_ssize_t n = len(found)
         if n == 0:
@@ -260,6 +262,8 @@ cdef class Kernel:
 
     def fold(self, unicode text):
         """``normalize.fold(text)``, table-driven."""
+        if not self.ready:
+            raise RuntimeError("kernel: not initialised")
         return self._fold(text)
 
     cdef unicode _fold(self, unicode text):
@@ -374,44 +378,51 @@ cdef class Kernel:
 
     cdef Py_ssize_t _clean(self, HitC* hits, Py_ssize_t m) except -1:
         """Masks hide what they overlap (and themselves); a topic hit inside a longer hit of
-        another topic is dropped. Returns the new count (hits kept in order)."""
-        cdef Py_ssize_t i, k, kept
-        cdef bint any_mask = False, drop
-        for i in range(m):
-            if self.masking[hits[i].pid]:
-                any_mask = True
-                break
-        if any_mask:
-            kept = 0
-            for i in range(m):
-                if self.masking[hits[i].pid]:
-                    continue
-                drop = False
-                for k in range(m):
-                    if (self.masking[hits[k].pid] and hits[k].field == hits[i].field
-                            and hits[k].start < hits[i].end and hits[i].start < hits[k].end):
-                        drop = True
-                        break
-                if not drop:
-                    hits[kept] = hits[i]
-                    kept += 1
-            m = kept
-        cdef Py_ssize_t tops = 0
-        cdef bint inner = False
-        for i in range(m):
-            if self.is_topical[hits[i].pid]:
-                tops += 1
-                if self.containable[hits[i].pid]:
-                    inner = True
-        if not inner or tops < 2:
-            return m
+        another topic is dropped. Returns the new count (hits kept in order).
+
+        Each step marks what it drops while the array is unchanged and compacts afterwards:
+        compacting in place while still reading the masks would overwrite them."""
         cdef unsigned char dropped_stack[STACK_HITS]
         cdef unsigned char* dropped = dropped_stack
         if m > STACK_HITS:
             dropped = <unsigned char*> PyMem_Malloc(m)
             if dropped == NULL:
                 raise MemoryError()
+        try:
+            m = self._compact(hits, m, dropped, self._mark_masked(hits, m, dropped))
+            return self._compact(hits, m, dropped, self._mark_contained(hits, m, dropped))
+        finally:
+            if dropped != dropped_stack:
+                PyMem_Free(dropped)
+
+    cdef bint _mark_masked(self, HitC* hits, Py_ssize_t m, unsigned char* dropped) noexcept:
+        """Mark the mask hits and every hit one of them overlaps in its field; False if none."""
+        cdef Py_ssize_t i, k
+        cdef bint any_mask = False
         memset(dropped, 0, m)
+        for k in range(m):
+            if not self.masking[hits[k].pid]:
+                continue
+            any_mask = True
+            dropped[k] = 1
+            for i in range(m):
+                if (hits[k].field == hits[i].field
+                        and hits[k].start < hits[i].end and hits[i].start < hits[k].end):
+                    dropped[i] = 1
+        return any_mask
+
+    cdef bint _mark_contained(self, HitC* hits, Py_ssize_t m, unsigned char* dropped) noexcept:
+        """Mark the topic hits inside a longer hit of another topic; False if none."""
+        cdef Py_ssize_t i, k, tops = 0
+        cdef bint inner = False, any_drop = False
+        memset(dropped, 0, m)
+        for i in range(m):
+            if self.is_topical[hits[i].pid]:
+                tops += 1
+                if self.containable[hits[i].pid]:
+                    inner = True
+        if not inner or tops < 2:
+            return False
         for i in range(m):
             if not self.containable[hits[i].pid]:
                 continue
@@ -421,14 +432,21 @@ cdef class Kernel:
                         and hits[k].end - hits[k].start > hits[i].end - hits[i].start
                         and self.topic_beyond(hits[k].pid, hits[i].pid)):
                     dropped[i] = 1
+                    any_drop = True
                     break
-        kept = 0
+        return any_drop
+
+    cdef inline Py_ssize_t _compact(
+        self, HitC* hits, Py_ssize_t m, unsigned char* dropped, bint marked
+    ) noexcept:
+        """Keep the unmarked hits, in order; returns their count."""
+        if not marked:
+            return m
+        cdef Py_ssize_t i, kept = 0
         for i in range(m):
             if not dropped[i]:
                 hits[kept] = hits[i]
                 kept += 1
-        if dropped != dropped_stack:
-            PyMem_Free(dropped)
         return kept
 
     cdef inline Py_ssize_t first_of(
@@ -523,11 +541,11 @@ cdef class Kernel:
         return 0
 
     cdef inline Py_ssize_t _near(
-        self, HitC* hits, Py_ssize_t m, Py_ssize_t a, int vocab, int fields, int near
+        self, HitC* hits, Py_ssize_t m, Py_ssize_t a, int vocab, int fields, Py_ssize_t near
     ) noexcept:
         """The first hit of ``vocab`` in the anchor's field within ``near`` characters of it."""
         cdef Py_ssize_t i
-        cdef int hi, lo
+        cdef Py_ssize_t hi, lo
         for i in range(m):
             if hits[i].field != hits[a].field or not (fields >> hits[i].field) & 1:
                 continue
@@ -549,7 +567,7 @@ cdef class Kernel:
         cdef int x, k, u, n_chosen = 1 if rc.simple else rc.n_req
         cdef Py_ssize_t e, h, i
         cdef bint close, spared
-        cdef int hi, lo
+        cdef Py_ssize_t hi, lo
         for x in range(rc.excl_at, rc.excl_at + rc.n_excl):
             ec = &self.excls[x]
             if not (present[ec.vocab >> 6] >> (ec.vocab & 63)) & 1:
