@@ -113,7 +113,8 @@ def hamming(a: int, b: int) -> int:
 def jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)  # the union's size, without building it
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,7 +225,8 @@ def plan_alerts(
     candidates = _alert_items(db, min_rank, now, max_age(config))
     if not candidates:
         return [], set()
-    history = [i for i in _alert_history(db, now) if i.id not in {c.id for c in candidates}]
+    candidate_ids = {c.id for c in candidates}
+    history = [i for i in _alert_history(db, now) if i.id not in candidate_ids]
     known = {i.id for i in history}
     fresh: list[Story] = []
     repeats: set[str] = set()
