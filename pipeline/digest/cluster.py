@@ -24,15 +24,16 @@ intact). ``same_story`` then decides each candidate, so the groups are those of 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from itertools import combinations, pairwise
+from itertools import pairwise
 
 from pipeline.store.items import StoredItem
 
@@ -148,30 +149,38 @@ def _bands() -> tuple[tuple[int, int], ...]:
 _BANDS = _bands()
 
 
-def candidate_pairs(prints: Sequence[Fingerprint]) -> set[tuple[int, int]]:
-    """Index pairs ``(i, j)``, ``i < j``: every pair ``same_story`` accepts, and some it does
-    not (see the module's docstring for why none is missed)."""
+def candidate_pairs(prints: Sequence[Fingerprint]) -> Iterator[tuple[int, int]]:
+    """Index pairs ``(i, j)``, ``i < j``, each once, by increasing ``i``: every pair
+    ``same_story`` accepts, and some it does not (see the module's docstring for why none is
+    missed). Generated item by item, so memory stays linear in the items however many pairs."""
     buckets: dict[tuple[object, ...], list[int]] = {}
+    keys_of: list[list[tuple[object, ...]]] = [[] for _ in prints]
     frequency: dict[str, int] = {}
     for fp in prints:
         for gram in fp.title_grams:
             frequency[gram] = frequency.get(gram, 0) + 1
     for i, fp in enumerate(prints):
-        for number in fp.doc_numbers:
-            buckets.setdefault(("doc", number), []).append(i)
+        keys = keys_of[i]
+        keys.extend(("doc", number) for number in fp.doc_numbers)
         if fp.title_grams:
             grams = sorted(fp.title_grams, key=lambda g: (frequency[g], g))
             n = len(grams)
-            for gram in grams[: n - math.floor(TITLE_JACCARD_MIN * n) + 1]:
-                buckets.setdefault(("gram", gram), []).append(i)
+            keys.extend(("gram", g) for g in grams[: n - math.floor(TITLE_JACCARD_MIN * n) + 1])
         if fp.has_text:
-            for band, (shift, mask) in enumerate(_BANDS):
-                buckets.setdefault(("band", band, (fp.simhash >> shift) & mask), []).append(i)
-    pairs: set[tuple[int, int]] = set()
-    for members in buckets.values():
-        if len(members) > 1:
-            pairs.update(combinations(members, 2))  # members are in index order
-    return pairs
+            keys.extend(
+                ("band", band, (fp.simhash >> shift) & mask)
+                for band, (shift, mask) in enumerate(_BANDS)
+            )
+        for key in keys:
+            buckets.setdefault(key, []).append(i)  # in index order
+    for i, keys in enumerate(keys_of):
+        later: set[int] = set()
+        for key in keys:
+            members = buckets[key]
+            if len(members) > 1:
+                later.update(members[bisect.bisect_right(members, i) :])
+        for j in sorted(later):
+            yield i, j
 
 
 def same_story(a: Fingerprint, b: Fingerprint) -> bool:
