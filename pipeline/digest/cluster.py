@@ -70,7 +70,6 @@ def ngrams(text: str, n: int) -> list[str]:
     return [text[i : i + n] for i in range(len(text) - n + 1)]
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _hash64(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
 
@@ -83,7 +82,6 @@ _LANE_MASK = (1 << _LANE) - 1
 _SPREAD = tuple(sum(((b >> k) & 1) << (_LANE * k) for k in range(8)) for b in range(256))
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _spread(h: int) -> int:
     """The bits of ``h`` as 64 lanes of ``_LANE`` bits (lane k = bit k)."""
     out = 0
@@ -92,13 +90,20 @@ def _spread(h: int) -> int:
     return out
 
 
+# Boilerplate trigrams recur in every item: their lanes are remembered (8,192 tokens, about
+# 4 MB at most; the daemon keeps this for its lifetime).
+@functools.lru_cache(maxsize=1 << 13)
+def _token_lanes(token: str) -> int:
+    return _spread(_hash64(token))
+
+
 def simhash(weighted: Sequence[tuple[str, int]]) -> int:
     """64-bit SimHash of weighted features: bit k is set when the features with bit k set
     weigh more than those without (the weights must sum to less than 2**32)."""
     lanes = 0
     total = 0
     for token, weight in weighted:
-        lanes += weight * _spread(_hash64(token))
+        lanes += weight * _token_lanes(token)
         total += weight
     out = 0
     for bit in range(SIMHASH_BITS):
