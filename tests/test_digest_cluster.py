@@ -10,6 +10,7 @@ from pipeline.digest.cluster import (
     SIMHASH_BITS,
     SIMHASH_MAX_DISTANCE,
     Fingerprint,
+    Story,
     _hash64,
     candidate_pairs,
     cluster,
@@ -177,3 +178,30 @@ def test_candidates_at_the_jaccard_limit() -> None:
     b = Fingerprint(frozenset(grams[7:]), 1 << 63, frozenset(), False)
     assert same_story(a, b)
     assert list(candidate_pairs([a, b])) == [(0, 1)]
+
+
+def _new_item_view(stories: Sequence[Story], known: set[str]) -> tuple[set[str], list[list[str]]]:
+    """What the alert planner reads: the new items whose story holds a known item, and the
+    stories of new items only."""
+    repeats: set[str] = set()
+    fresh: list[list[str]] = []
+    for story in stories:
+        new = [i.id for i in story.items if i.id not in known]
+        if len(new) < len(story.items):
+            repeats.update(new)
+        elif new:
+            fresh.append(sorted(new))
+    return repeats, sorted(fresh)
+
+
+def test_known_items_are_not_compared_with_each_other_and_nothing_changes() -> None:
+    rng = random.Random(13)
+    authority = lambda sid: "regulator" if sid == "pboc" else "media"  # noqa: E731
+    for size, first_new in ((40, 30), (120, 100), (120, 1), (60, 60), (50, 0)):
+        items = _items(rng, size)
+        known = {i.id for i in items[:first_new]}
+        everything = cluster(items, authority)
+        restricted = cluster(items, authority, first_new=first_new)
+        assert _new_item_view(restricted, known) == _new_item_view(everything, known)
+        pairs = list(candidate_pairs([fingerprint(i) for i in items], first_new))
+        assert all(j >= first_new for _, j in pairs)

@@ -154,10 +154,11 @@ def _bands() -> tuple[tuple[int, int], ...]:
 _BANDS = _bands()
 
 
-def candidate_pairs(prints: Sequence[Fingerprint]) -> Iterator[tuple[int, int]]:
-    """Index pairs ``(i, j)``, ``i < j``, each once, by increasing ``i``: every pair
-    ``same_story`` accepts, and some it does not (see the module's docstring for why none is
-    missed). Generated item by item, so memory stays linear in the items however many pairs."""
+def candidate_pairs(prints: Sequence[Fingerprint], first_new: int = 0) -> Iterator[tuple[int, int]]:
+    """Index pairs ``(i, j)``, ``i < j``, ``j >= first_new``, each once, by increasing ``i``:
+    every such pair ``same_story`` accepts, and some it does not (see the module's docstring
+    for why none is missed). Generated item by item, so memory stays linear in the items
+    however many pairs."""
     buckets: dict[tuple[object, ...], list[int]] = {}
     keys_of: list[list[tuple[object, ...]]] = [[] for _ in prints]
     frequency: dict[str, int] = {}
@@ -180,10 +181,11 @@ def candidate_pairs(prints: Sequence[Fingerprint]) -> Iterator[tuple[int, int]]:
             buckets.setdefault(key, []).append(i)  # in index order
     for i, keys in enumerate(keys_of):
         later: set[int] = set()
+        after = max(i, first_new - 1)
         for key in keys:
             members = buckets[key]
             if len(members) > 1:
-                later.update(members[bisect.bisect_right(members, i) :])
+                later.update(members[bisect.bisect_right(members, after) :])
         for j in sorted(later):
             yield i, j
 
@@ -215,11 +217,19 @@ class Story:
         return tuple(i.id for i in self.items)
 
 
-def cluster(items: Sequence[StoredItem], authority_of: Callable[[str], str]) -> list[Story]:
+def cluster(
+    items: Sequence[StoredItem], authority_of: Callable[[str], str], *, first_new: int = 0
+) -> list[Story]:
     """Group items into stories, each led by its most authoritative item.
 
     ``authority_of(source_id)`` gives "regulator", "association" or "media". Stories come back
     in the order of their earliest item in ``items``.
+
+    ``first_new``: the items before it are known already (the alert history) and are not
+    compared with each other, only with the items from ``first_new`` on. Whether a new item's
+    story holds a known item is the same as with every pair compared (a path from a new item
+    to a known one reaches its first known item through new items); known items that only
+    join each other are not grouped.
     """
     prints = [fingerprint(i) for i in items]
     parent = list(range(len(items)))
@@ -231,7 +241,7 @@ def cluster(items: Sequence[StoredItem], authority_of: Callable[[str], str]) -> 
         return x
 
     # The order of the unions does not matter: the groups are the connected components.
-    for i, j in candidate_pairs(prints):
+    for i, j in candidate_pairs(prints, first_new):
         if find(i) != find(j) and same_story(prints[i], prints[j]):
             parent[find(j)] = find(i)
 

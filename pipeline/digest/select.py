@@ -115,9 +115,10 @@ def _authority(config: Config) -> dict[str, str]:
     return {s.id: s.authority for s in config.sources}
 
 
-def stories_of(config: Config, items: Sequence[StoredItem]) -> list[Story]:
+def stories_of(config: Config, items: Sequence[StoredItem], *, first_new: int = 0) -> list[Story]:
+    """Stories of ``items``; see ``cluster`` for ``first_new``."""
     authority = _authority(config)
-    return cluster(items, lambda sid: authority.get(sid, "media"))
+    return cluster(items, lambda sid: authority.get(sid, "media"), first_new=first_new)
 
 
 def _unclaimed(story: Story, claimed: set[str]) -> Story | None:
@@ -230,7 +231,9 @@ def plan_alerts(
     known = {i.id for i in history}
     fresh: list[Story] = []
     repeats: set[str] = set()
-    for story in stories_of(config, [*history, *candidates]):
+    # History items are not compared with each other: only whether a candidate's story holds
+    # one matters (see cluster's first_new).
+    for story in stories_of(config, [*history, *candidates], first_new=len(history)):
         new = tuple(i for i in story.items if i.id not in known)
         if not new:
             continue
