@@ -1,11 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Compiled rule evaluation: ``Engine.evaluate`` in C (the hot path of the classifier).
 
-``engine.Engine.evaluate`` with ``matcher.Matcher.scan`` is the reference implementation and the
-specification; this module computes exactly the same ``Outcome`` (the same hits in the same
-order, the same fired, vetoed and nearly-fired rules) from tables the engine hands over, and
-``tests/test_kernel.py`` compares the two on every labelled headline, every rules case and
-generated text. Change the semantics there first, then here.
+``engine.Engine.evaluate_python`` with ``matcher.Matcher.scan`` is the reference
+implementation and the specification; this module computes exactly the same ``Outcome`` (the
+same hits in the same order, the same fired, vetoed and nearly-fired rules) from tables the
+engine hands over, and ``tests/test_kernel.py`` compares the two on every labelled headline,
+every rules case, generated text and random rule files. Change the semantics there first, then
+here.
 
 What is faster here: an item's hits live in a C array; which vocabularies own a pattern is a
 bitmask per pattern, so "the hits of vocabulary v" is a loop over a dozen structs instead of
