@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,23 @@ sys.path.insert(0, str(ROOT))
 
 
 def write_config(
-    folder: Path, feeds: int, hosts: int, port: int, concurrency: int, per_host: int
+    folder: Path,
+    feeds: int,
+    hosts: int,
+    port: int,
+    concurrency: int = 32,
+    per_host: int = 2,
+    extra: Sequence[str] = (),
 ) -> Path:
+    """sources.toml for ``feeds`` loopback feeds; ``extra``: more lines for ``[settings]`` and
+    tables after it."""
     lines = [
         "[settings]",
         'data_dir = "data"',
         f"concurrency = {concurrency}",
         f"per_host = {per_host}",
         f'rules = "{ROOT / "rules.toml"}"',
+        *extra,
         "",
     ]
     for i in range(feeds):

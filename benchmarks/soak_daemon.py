@@ -35,6 +35,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_fetch import write_config  # noqa: E402
+
 from pipeline import jobs  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.store import open_db  # noqa: E402
@@ -71,30 +73,6 @@ def _children() -> int:
     return count
 
 
-def write_config(folder: Path, feeds: int, hosts: int, port: int) -> Path:
-    lines = [
-        "[settings]",
-        'data_dir = "data"',
-        f'rules = "{ROOT / "rules.toml"}"',
-        "retention_days = 1",
-        "[alerts]",
-        'min_severity = "high"',
-        "",
-    ]
-    for i in range(feeds):
-        lines += [
-            "[[sources]]",
-            f'id = "feed-{i}"',
-            f'name = "Feed {i}"',
-            'kind = "rss"',
-            f'url = "http://127.0.0.{i % hosts + 1}:{port}/feed/{i}.xml"',
-            "",
-        ]
-    path = folder / "sources.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--feeds", type=int, default=40)
@@ -122,7 +100,9 @@ def main() -> None:
         raise SystemExit(f"feed server did not start: {ready!r}")
     folder = Path(tempfile.mkdtemp(prefix="lendwatch-soak-"))
     os.chdir(folder)
-    config = load_config(write_config(folder, args.feeds, args.hosts, int(ready.split()[1])))
+    port = int(ready.split()[1])
+    extra = ("retention_days = 1", "[alerts]", 'min_severity = "high"')
+    config = load_config(write_config(folder, args.feeds, args.hosts, port, extra=extra))
     db = open_db(config.settings.db_path)
     if args.tracemalloc:
         tracemalloc.start()
