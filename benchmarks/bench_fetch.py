@@ -136,9 +136,12 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def start_server(args: argparse.Namespace, feeds: int) -> tuple[subprocess.Popen[str], int]:
+def start_server(
+    feeds: int, latency: float, hosts: int, *, rolling: bool = False
+) -> tuple[subprocess.Popen[str], int]:
+    """fetch_feeds.py in its own process; returns it and its port once it listens."""
     cmd = [sys.executable, str(HERE / "fetch_feeds.py"), "--feeds", str(feeds)]
-    cmd += ["--latency", str(args.latency), "--hosts", str(args.hosts)]
+    cmd += ["--latency", str(latency), "--hosts", str(hosts)] + (["--rolling"] if rolling else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -182,7 +185,7 @@ def main() -> None:
         f"{'rss MB':>7} {'warm s':>7} {'304 %':>6}"
     )
     for n in args.feeds or [200, 1000]:
-        server, port = start_server(args, n)
+        server, port = start_server(n, args.latency, args.hosts)
         try:
             for mode in modes:
                 cmd = [sys.executable, __file__, "--child", "--n", str(n), "--port", str(port)]

@@ -22,7 +22,6 @@ import argparse
 import ctypes
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_fetch import write_config  # noqa: E402
+from bench_fetch import start_server, write_config  # noqa: E402
 
 from pipeline import jobs  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
@@ -90,17 +89,9 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the daemon's per-cycle lines would drown this
 
-    cmd = [sys.executable, str(HERE / "fetch_feeds.py"), "--feeds", str(args.feeds), "--rolling"]
-    cmd += ["--latency", str(args.latency), "--hosts", str(args.hosts)]
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert server.stdout is not None
-    ready = server.stdout.readline()
-    if not ready.startswith("READY"):
-        server.kill()
-        raise SystemExit(f"feed server did not start: {ready!r}")
+    server, port = start_server(args.feeds, args.latency, args.hosts, rolling=True)
     folder = Path(tempfile.mkdtemp(prefix="lendwatch-soak-"))
     os.chdir(folder)
-    port = int(ready.split()[1])
     extra = ("retention_days = 1", "[alerts]", 'min_severity = "high"')
     config = load_config(write_config(folder, args.feeds, args.hosts, port, extra=extra))
     db = open_db(config.settings.db_path)
