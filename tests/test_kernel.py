@@ -281,6 +281,9 @@ def _random_rules(rng: random.Random) -> str:
         if i == 0 and rng.random() < 0.5:  # a mask inside a longer term, with more after it
             nested = rng.choice(["甲乙", "乙丙", "甲乙丙"])
             out.append(f'[exclusions.x{i}]\nmode = "mask"\nterms = ["{nested}"]\n')
+            # and terms it overlaps, with terms inside them that it does not
+            out.append('[groups.gn]\nterms = ["甲乙丙丁", "丙", "丁"]\n')
+            groups.append("gn")
             continue
         veto = f'[exclusions.x{i}]\nmode = "veto"\n' + terms(rng.randint(1, 3))
         veto += some_fields() if rng.random() < 0.5 else ""
