@@ -22,7 +22,7 @@ import pytest
 from pipeline.classify import Classifier, kernel
 from pipeline.classify.engine import Engine, Outcome
 from pipeline.classify.normalize import fold
-from pipeline.classify.rules import load_rules, parse_rules
+from pipeline.classify.rules_load import load_rules, parse_rules
 from pipeline.errors import ConfigError
 from tests.support.harness import clean_env, lendwatch
 

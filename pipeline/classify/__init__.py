@@ -25,7 +25,8 @@ from pathlib import Path
 from pipeline.classify.authority import Registry
 from pipeline.classify.docnum import find_doc_numbers
 from pipeline.classify.engine import Engine
-from pipeline.classify.rules import RuleSet, load_rules, parse_rules, read_rules
+from pipeline.classify.rules import RuleSet
+from pipeline.classify.rules_load import load_rules, parse_rules, read_rules
 from pipeline.classify.verdict import build, split_fired
 from pipeline.models import Verdict
 

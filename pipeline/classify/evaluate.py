@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.classify import Classifier
+from pipeline.classify.rules import AUTHORITY_KINDS
 from pipeline.models import Verdict
-
-AUTHORITY_KINDS = ("regulator", "association", "media")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,37 +1,153 @@
-"""Table-by-table validation of a parsed ``rules.toml`` (see ``rules.py`` for the layout)."""
+"""Read and validate ``rules.toml`` into the frozen dataclasses of ``rules.py``.
+
+Every problem in the file is collected and reported at once as a ``ConfigError``; each names the
+file, the table and the key, and an unknown key lists the allowed ones. The file's layout (see
+the comments in the shipped ``rules.toml``)::
+
+    [meta]            version, description
+    [scoring]         field_weights, min_relevance, high, medium, snippet_chars
+    [source_authority]  weight of a source's authority (regulator/association/media)
+    [authorities.KEY] name, kind, weight, names           issuer registry (KEY = source issuer)
+    [doctypes.KEY]    name, weight, terms                  document types (title terms)
+    [actions.KEY]     name, weight, terms                  actions (暂停, 处罚, 下调 ...)
+    [groups.NAME]     description, terms, aliases          vocabularies used by rules
+    [topics.NAME]     title, terms, aliases                topics (their terms are a vocabulary)
+    [exclusions.NAME] mode, terms, aliases, fields, within, unless
+    [[rules]]         name, topic, require, near, fields, exclude, weight, flag
+"""
 
 from __future__ import annotations
 
+import hashlib
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pipeline.classify.normalize import fold_term
 from pipeline.classify.rules import (
-    AUTHORITY_KEYS,
     AUTHORITY_KINDS,
-    EXCLUSION_KEYS,
+    DEFAULT_FIELD_WEIGHTS,
+    DEFAULT_SOURCE_AUTHORITY,
     EXCLUSION_MODES,
     FIELDS,
-    GROUP_KEYS,
-    META_KEYS,
-    RULE_KEYS,
-    SCORING_KEYS,
-    TOP_KEYS,
-    TOPIC_KEYS,
-    WEIGHTED_KEYS,
     Authority,
     Exclusion,
     Rule,
     RuleSet,
     Scoring,
+    Term,
     Vocabulary,
     Weighted,
-    _fields,
-    _names,
-    _vocabulary,
-    _weight,
 )
-from pipeline.validate import Problems, check_table
+from pipeline.errors import ConfigError
+from pipeline.validate import KeyType, Problems, check_table
+
+TOP_KEYS = (
+    "meta",
+    "scoring",
+    "source_authority",
+    "authorities",
+    "doctypes",
+    "actions",
+    "groups",
+    "topics",
+    "exclusions",
+    "rules",
+)
+_T = KeyType
+META_KEYS: Mapping[str, _T] = {"version": str, "description": str}
+SCORING_KEYS: Mapping[str, _T] = {
+    "field_weights": dict,
+    "min_relevance": (int, float),
+    "high": (int, float),
+    "medium": (int, float),
+    "snippet_chars": int,
+}
+AUTHORITY_KEYS: Mapping[str, _T] = {"name": str, "kind": str, "weight": (int, float), "names": list}
+WEIGHTED_KEYS: Mapping[str, _T] = {"name": str, "weight": (int, float), "terms": list}
+GROUP_KEYS: Mapping[str, _T] = {"description": str, "terms": list, "aliases": dict}
+TOPIC_KEYS: Mapping[str, _T] = {"title": str, "terms": list, "aliases": dict}
+EXCLUSION_KEYS: Mapping[str, _T] = {
+    "mode": str,
+    "description": str,
+    "terms": list,
+    "aliases": dict,
+    "fields": list,
+    "within": int,
+    "unless": list,
+}
+RULE_KEYS: Mapping[str, _T] = {
+    "name": str,
+    "topic": str,
+    "require": list,
+    "near": int,
+    "fields": list,
+    "exclude": list,
+    "weight": (int, float),
+    "flag": bool,
+    "description": str,
+}
+
+
+def parse_rules(text: str, path: Path) -> RuleSet:
+    """Validate the TOML ``text`` of a rules file. Raises ConfigError listing every problem."""
+    p = Problems(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: not valid TOML: {e}"]) from e
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    ruleset = _ruleset(data, path, digest, p)
+    if p.items:
+        raise ConfigError(p.items)
+    return ruleset
+
+
+def read_rules(path: Path) -> str:
+    """The text of a rules file; ConfigError naming the file if it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError([f"{path}: rules file not found"]) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"{path}: cannot read: {e}"]) from e
+
+
+def load_rules(path: Path | str) -> RuleSet:
+    """Read and validate a rules file."""
+    path = Path(path)
+    return parse_rules(read_rules(path), path)
+
+
+def _ruleset(data: dict[str, Any], path: Path, digest: str, p: Problems) -> RuleSet:
+    """Every table, validated; the version is the declared one + the hash of the file."""
+    for key in data:
+        if key not in TOP_KEYS:
+            p.add(key, f"unknown table; allowed: {', '.join(TOP_KEYS)}")
+    meta = check_table(data.get("meta", {}), META_KEYS, "meta", p, ("version",))
+    scoring = _scoring(data, p)
+    source_authority = _source_authority(data, p)
+    authorities = _authorities(data, p)
+    doctypes = _weighted(data, "doctypes", "doctype", p)
+    actions = _weighted(data, "actions", "action", p)
+    vocabs = _vocabularies(data, p)
+    exclusions = _exclusions(data, vocabs, p)
+    rules = _rules(data, vocabs, exclusions, p)
+    return RuleSet(
+        path=path,
+        version=f"{meta.get('version', '0')}+{digest}",
+        description=meta.get("description", ""),
+        scoring=scoring,
+        source_authority=MappingProxyType(source_authority),
+        authorities=authorities,
+        doctypes=doctypes,
+        actions=actions,
+        vocabularies=MappingProxyType(vocabs),
+        exclusions=MappingProxyType(exclusions),
+        rules=rules,
+    )
 
 
 def _tables(data: dict[str, Any], key: str, p: Problems) -> dict[str, Any]:
@@ -44,7 +160,7 @@ def _tables(data: dict[str, Any], key: str, p: Problems) -> dict[str, Any]:
 
 def _scoring(data: dict[str, Any], p: Problems) -> Scoring:
     s = check_table(data.get("scoring", {}), SCORING_KEYS, "scoring", p)
-    weights: dict[str, float] = {"title": 1.0, "summary": 0.6, "body": 0.3}
+    weights = dict(DEFAULT_FIELD_WEIGHTS)
     for name, value in s.get("field_weights", {}).items():
         where = f"scoring.field_weights.{name}"
         if name not in FIELDS:
@@ -53,13 +169,10 @@ def _scoring(data: dict[str, Any], p: Problems) -> Scoring:
             p.add(where, f"expected a non-negative number, got {value!r}")
         else:
             weights[name] = float(value)
-    scoring = Scoring(
-        field_weights=MappingProxyType(weights),
-        min_relevance=float(s.get("min_relevance", 1.5)),
-        high=float(s.get("high", 8.0)),
-        medium=float(s.get("medium", 5.0)),
-        snippet_chars=s.get("snippet_chars", 40),
-    )
+    given: dict[str, Any] = {k: float(s[k]) for k in ("min_relevance", "high", "medium") if k in s}
+    if "snippet_chars" in s:
+        given["snippet_chars"] = s["snippet_chars"]
+    scoring = Scoring(field_weights=MappingProxyType(weights), **given)
     if scoring.high <= scoring.medium:
         p.add("scoring.high", f"must be above scoring.medium ({scoring.medium})")
     if scoring.snippet_chars < 0:
@@ -68,7 +181,7 @@ def _scoring(data: dict[str, Any], p: Problems) -> Scoring:
 
 
 def _source_authority(data: dict[str, Any], p: Problems) -> dict[str, float]:
-    out = {"regulator": 2.0, "association": 1.0, "media": 0.0}
+    out = dict(DEFAULT_SOURCE_AUTHORITY)
     table = data.get("source_authority", {})
     if not isinstance(table, dict):
         p.add("source_authority", "expected a table")
@@ -142,8 +255,7 @@ def _exclusions(
         mode = e.get("mode", "veto")
         if mode not in EXCLUSION_MODES:
             p.add(f"{where}.mode", f"expected one of {', '.join(EXCLUSION_MODES)}, got {mode!r}")
-        within = e.get("within", 0)
-        if within < 0:
+        if e.get("within", 0) < 0:
             p.add(f"{where}.within", "must not be negative")
         if mode == "mask" and ("unless" in e or "within" in e):
             p.add(where, "'unless' and 'within' apply to mode = 'veto' only")
@@ -155,8 +267,8 @@ def _exclusions(
             mode=mode,
             vocabulary=vocab,
             fields=_fields(e.get("fields"), f"{where}.fields", p),
-            within=within,
             unless=_names(e.get("unless"), vocabs, "vocabulary", f"{where}.unless", p),
+            **({"within": e["within"]} if "within" in e else {}),
         )
     return out
 
@@ -195,20 +307,21 @@ def _rules(
         for x in exclude:
             if exclusions[x].mode == "mask":
                 p.add(f"{where}.exclude", f"{x!r} is a mask (applies to every rule); list vetoes")
-        near = r.get("near", 0)
-        if near < 0:
+        if r.get("near", 0) < 0:
             p.add(f"{where}.near", "must not be negative")
         if "name" in r and "topic" in r and "require" in r:
+            given: dict[str, Any] = {k: r[k] for k in ("near", "flag") if k in r}
+            fields = _fields(r.get("fields"), f"{where}.fields", p)
+            if "weight" in r:
+                given["weight"] = _weight(r["weight"], f"{where}.weight", p)
             out.append(
                 Rule(
                     name=r["name"],
                     topic=topic,
                     require=require,
-                    near=near,
-                    fields=_fields(r.get("fields"), f"{where}.fields", p),
+                    fields=fields,
                     exclude=exclude,
-                    weight=_weight(r.get("weight", 3.0), f"{where}.weight", p),
-                    flag=r.get("flag", True),
+                    **given,
                 )
             )
     if not out and not p.items:
@@ -221,29 +334,68 @@ def _rules(
     return tuple(out)
 
 
-def build_ruleset(data: dict[str, Any], path: Path, p: Problems) -> RuleSet | None:
-    for key in data:
-        if key not in TOP_KEYS:
-            p.add(key, f"unknown table; allowed: {', '.join(TOP_KEYS)}")
-    meta = check_table(data.get("meta", {}), META_KEYS, "meta", p, ("version",))
-    scoring = _scoring(data, p)
-    source_authority = _source_authority(data, p)
-    authorities = _authorities(data, p)
-    doctypes = _weighted(data, "doctypes", "doctype", p)
-    actions = _weighted(data, "actions", "action", p)
-    vocabs = _vocabularies(data, p)
-    exclusions = _exclusions(data, vocabs, p)
-    rules = _rules(data, vocabs, exclusions, p)
-    return RuleSet(
-        path=path,
-        version=meta.get("version", "0"),
-        description=meta.get("description", ""),
-        scoring=scoring,
-        source_authority=MappingProxyType(source_authority),
-        authorities=authorities,
-        doctypes=doctypes,
-        actions=actions,
-        vocabularies=MappingProxyType(vocabs),
-        exclusions=MappingProxyType(exclusions),
-        rules=rules,
-    )
+def _vocabulary(
+    name: str, kind: str, terms: Any, aliases: Any, where: str, p: Problems, title: str = ""
+) -> Vocabulary:
+    """Terms (strings) plus aliases (canonical -> variants); folded, duplicates reported."""
+    out: list[Term] = []
+    seen: dict[str, str] = {}
+    raw: list[tuple[str, list[Any], str]] = []
+    for i, t in enumerate(terms or []):
+        raw.append((t, [], f"{where}.terms[{i}]"))
+    if aliases is not None and not isinstance(aliases, dict):
+        p.add(f"{where}.aliases", "expected a table of term = [variants]")
+        aliases = {}
+    for canonical, variants in (aliases or {}).items():
+        if not isinstance(variants, list):
+            p.add(f"{where}.aliases.{canonical}", "expected a list of strings")
+            continue
+        raw = [r for r in raw if r[0] != canonical]
+        raw.append((canonical, variants, f"{where}.aliases.{canonical}"))
+    for canonical, variants, at in raw:
+        patterns: list[str] = []
+        for text in [canonical, *variants]:
+            if not isinstance(text, str):
+                p.add(at, f"expected a string, got {text!r}")
+                continue
+            folded = fold_term(text)
+            if not folded:
+                p.add(at, f"empty term {text!r}")
+            elif folded in seen:
+                p.add(at, f"term {text!r} repeats {seen[folded]!r} (same after normalisation)")
+            else:
+                seen[folded] = text
+                patterns.append(folded)
+        if patterns and isinstance(canonical, str):
+            out.append(Term(canonical, tuple(patterns)))
+    if not out:
+        p.add(where, "needs at least one term")
+    return Vocabulary(name, kind, tuple(out), title)
+
+
+def _fields(value: Any, where: str, p: Problems) -> tuple[str, ...]:
+    if value is None:
+        return FIELDS
+    bad = [f for f in value if f not in FIELDS]
+    if bad or not value:
+        p.add(where, f"expected a non-empty list of {', '.join(FIELDS)}, got {value!r}")
+        return FIELDS
+    return tuple(value)
+
+
+def _names(
+    value: Any, known: Mapping[str, Any], what: str, where: str, p: Problems
+) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in value or []:
+        if not isinstance(v, str) or v not in known:
+            p.add(where, f"unknown {what} {v!r}; known: {', '.join(sorted(known))}")
+        else:
+            out.append(v)
+    return tuple(out)
+
+
+def _weight(value: Any, where: str, p: Problems) -> float:
+    if value < 0:
+        p.add(where, "must not be negative")
+    return float(value)
