@@ -9,17 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
 Severity = Literal["high", "medium", "low"]
-SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
 SEVERITY_RANK: Mapping[str, int] = MappingProxyType({"high": 3, "medium": 2, "low": 1})
 
 HealthStatus = Literal["ok", "blocked", "layout-changed", "error", "never-fetched"]
-HEALTH_STATUSES: tuple[str, ...] = ("ok", "blocked", "layout-changed", "error", "never-fetched")
 
 Authority = Literal["regulator", "association", "media"]
 
@@ -170,64 +168,6 @@ class Verdict:
             snippet=data.get("snippet", ""),
             rules_version=data.get("rules_version", ""),
         )
-
-
-# Positional constructors for the classifier's hot path (tens of thousands of items a second).
-# A frozen dataclass's ``__init__`` calls ``object.__setattr__`` once per field (about 1.2 us for
-# a Match); setting the slots through their descriptors builds the same object, just as frozen,
-# in half the time. ``tests/test_models.py`` checks both ways give equal objects.
-_new = object.__new__
-_m_term, _m_field, _m_start, _m_end, _m_topic, _m_rule, _m_kind = (
-    Match.__dict__[f.name].__set__ for f in fields(Match)
-)
-_v_flagged, _v_severity, _v_score, _v_topics, _v_matches, _v_explanation = (
-    Verdict.__dict__[f.name].__set__ for f in fields(Verdict)[:6]
-)
-_v_authority, _v_doc_numbers, _v_snippet, _v_rules_version = (
-    Verdict.__dict__[f.name].__set__ for f in fields(Verdict)[6:]
-)
-
-
-def new_match(
-    term: str, field: str, start: int, end: int, topic: str, rule: str, kind: str
-) -> Match:
-    """``Match(term, field, start, end, topic, rule, kind)``, faster."""
-    m = _new(Match)
-    _m_term(m, term)
-    _m_field(m, field)
-    _m_start(m, start)
-    _m_end(m, end)
-    _m_topic(m, topic)
-    _m_rule(m, rule)
-    _m_kind(m, kind)
-    return m
-
-
-def new_verdict(
-    flagged: bool,
-    severity: Severity | None,
-    score: float,
-    topics: tuple[str, ...],
-    matches: tuple[Match, ...],
-    explanation: tuple[str, ...],
-    authority: str | None,
-    doc_numbers: tuple[str, ...],
-    snippet: str,
-    rules_version: str,
-) -> Verdict:
-    """``Verdict(...)`` with every field given in order, faster."""
-    v = _new(Verdict)
-    _v_flagged(v, flagged)
-    _v_severity(v, severity)
-    _v_score(v, score)
-    _v_topics(v, topics)
-    _v_matches(v, matches)
-    _v_explanation(v, explanation)
-    _v_authority(v, authority)
-    _v_doc_numbers(v, doc_numbers)
-    _v_snippet(v, snippet)
-    _v_rules_version(v, rules_version)
-    return v
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pipeline.classify.matcher import Hit, HitIndex
 from pipeline.classify.normalize import fold_term
 from pipeline.classify.rules import FIELDS, Authority, RuleSet, Weighted
-from pipeline.models import Match, Severity, new_match
+from pipeline.models import Match, Severity
 
 # A document with a 发文字号 is at least a normative document of this weight.
 NUMBERED_DOCTYPE = "normative"
@@ -173,7 +173,7 @@ class Registry:
             auth_name = self.weighted[named_best[2]][1].name
         else:
             auth_name = source[2]
-            auth = (source[0], _g(source[0]), source[1])
+            auth = (source[0], f"{source[0]:g}", source[1])
         doctype = _NONE if doctype_best is None else self._describe(doctype_best)
         numbered = self.numbered
         if doc_numbers and numbered is not None and numbered.weight > doctype[0]:
@@ -198,15 +198,4 @@ class Registry:
     def _mark(self, best: _Best) -> Match:
         vocab, h = best[2], best[3]
         term = self.canonical[h[3]][vocab]
-        return new_match(term, FIELDS[h[0]], h[1], h[2], "", "severity", self._mark_kind[vocab])
-
-
-_G: dict[float, str] = {}
-
-
-def _g(weight: float) -> str:
-    """``f"{weight:g}"``, remembered (a handful of distinct source weights)."""
-    text = _G.get(weight)
-    if text is None:
-        text = _G[weight] = f"{weight:g}"
-    return text
+        return Match(term, FIELDS[h[0]], h[1], h[2], "", "severity", self._mark_kind[vocab])

@@ -13,7 +13,7 @@ from pipeline.classify.authority import ENFORCEMENT, Assessment
 from pipeline.classify.engine import Engine, Fired, Outcome
 from pipeline.classify.matcher import Hit
 from pipeline.classify.rules import FIELDS
-from pipeline.models import Match, Verdict, new_match, new_verdict
+from pipeline.models import Match, Verdict
 
 
 def snippet(text: str, start: int, end: int, context: int) -> str:
@@ -91,7 +91,7 @@ def build(
             if key not in seen:
                 seen.add(key)
                 term = canonical[h[3]][vocab]
-                found.append(new_match(term, field, h[1], h[2], cr.topic, name, kinds[vocab]))
+                found.append(Match(term, field, h[1], h[2], cr.topic, name, kinds[vocab]))
         lines.append(cr.head + ", ".join(wheres) + cr.tails[f.field])
     for v in outcome.vetoed:
         excl = v.exclusion.exclusion
@@ -104,9 +104,7 @@ def build(
             f"rule {v.rule.name} vetoed by exclusion {excl.name}: {_where(term, v.hit)}{cancel}"
         )
         h = v.hit
-        found.append(
-            new_match(term, FIELDS[h[0]], h[1], h[2], v.rule.topic, v.rule.name, "exclude")
-        )
+        found.append(Match(term, FIELDS[h[0]], h[1], h[2], v.rule.topic, v.rule.name, "exclude"))
     if outcome.missed and not strong:  # why not: only worth saying when not flagged
         for m in outcome.missed:
             lines.append(
@@ -134,28 +132,26 @@ def build(
         if f.rule.topic not in topics:
             topics.append(f.rule.topic)
     if assessed is not None:
-        return new_verdict(
-            True,
-            assessed.severity,
-            assessed.score,
-            tuple(topics),
-            (*found, *assessed.marks),
-            tuple(lines),
-            assessed.authority,
-            doc_numbers,
-            snip,
-            version,
+        return Verdict(
+            flagged=True,
+            severity=assessed.severity,
+            score=assessed.score,
+            topics=tuple(topics),
+            matches=(*found, *assessed.marks),
+            explanation=tuple(lines),
+            authority=assessed.authority,
+            doc_numbers=doc_numbers,
+            snippet=snip,
+            rules_version=version,
         )
-    score = max([f.relevance for f in ranked]) if ranked else 0.0
-    return new_verdict(
-        False,
-        None,
-        score,
-        tuple(topics),
-        tuple(found),
-        tuple(lines),
-        None,
-        doc_numbers,
-        snip,
-        version,
+    return Verdict(
+        flagged=False,
+        severity=None,
+        score=max([f.relevance for f in ranked]) if ranked else 0.0,
+        topics=tuple(topics),
+        matches=tuple(found),
+        explanation=tuple(lines),
+        doc_numbers=doc_numbers,
+        snippet=snip,
+        rules_version=version,
     )
