@@ -38,12 +38,10 @@ logger = logging.getLogger(__name__)
 class Classifier:
     """Compiled rules. Thread-safe: ``classify`` keeps no state between calls."""
 
-    def __init__(self, ruleset: RuleSet, *, compiled: bool = True) -> None:
-        """``compiled=False``: evaluate rules in Python even if the compiled kernel is built
-        (the reference implementation; verdicts are identical)."""
+    def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self.version: str = ruleset.version
-        self.engine = Engine(ruleset, compiled=compiled)
+        self.engine = Engine(ruleset)
         self.registry = Registry(ruleset, self.engine.index, self.engine.matcher.canonical)
         self._nothing = Verdict(
             flagged=False,
@@ -118,9 +116,9 @@ def cached_classifier(path: Path) -> Classifier:
     """The compiled rules of ``path``, compiled again only when the file's content changed.
 
     The daemon calls this every cycle, so an edit to rules.toml takes effect at the next cycle
-    without a restart, and an unchanged file costs a read and a hash instead of a compile (about
-    0.1 s). A broken file raises ConfigError every time, as ``Classifier.from_file`` does: the
-    last good rules are never used silently."""
+    without a restart, and an unchanged file costs a read and a hash instead of a compile. A
+    broken file raises ConfigError every time, as ``Classifier.from_file`` does: the last good
+    rules are never used silently."""
     text = read_rules(path)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     key = path.resolve()

@@ -13,15 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from pipeline.classify.kernel import kernel_module
-from pipeline.classify.matcher import SEPARATOR, Hit, HitIndex, Matcher
-from pipeline.classify.normalize import fold, fold_codes
+from pipeline.classify.matcher import Hit, HitIndex, Matcher
 from pipeline.classify.rules import FIELDS, Exclusion, Rule, RuleSet, Vocabulary
-
-if TYPE_CHECKING:
-    from pipeline.classify._kernel import Kernel
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +88,9 @@ class Outcome:
 
 
 class Engine:
-    """Compiles a RuleSet into one automaton plus index-based rules.
+    """Compiles a RuleSet into one automaton plus index-based rules."""
 
-    ``evaluate`` runs in the compiled kernel when it is built (``kernel.py``); ``compiled=False``
-    or ``LENDWATCH_PURE_PYTHON=1`` keep it in Python (``evaluate_python``, the reference)."""
-
-    def __init__(self, ruleset: RuleSet, *, compiled: bool = True) -> None:
+    def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self.vocabs: list[Vocabulary] = []
         self.index: dict[str, int] = {}
@@ -151,13 +142,6 @@ class Engine:
             for pid, terms in enumerate(self.matcher.canonical)
             for v, term in terms.items()
         }
-        module = kernel_module() if compiled else None
-        classes = (Outcome, HitIndex, Fired, Vetoed, Missed)
-        self.kernel: Kernel | None = (
-            module.Kernel(self, fold, fold_codes(), SEPARATOR, classes, _rank)
-            if module is not None
-            else None
-        )
 
     def term(self, vocab: int, hit: Hit) -> str:
         """The canonical term of ``vocab`` that ``hit`` matched."""
@@ -204,12 +188,6 @@ class Engine:
     def evaluate(self, texts: Sequence[str], *, detail: bool = False) -> Outcome:
         """Fired and vetoed rules; with ``detail`` also the rules whose anchor matched but that
         did not fire (near misses, for ``lendwatch explain``)."""
-        if self.kernel is not None:
-            return self.kernel.evaluate(texts, detail)
-        return self.evaluate_python(texts, detail=detail)
-
-    def evaluate_python(self, texts: Sequence[str], *, detail: bool = False) -> Outcome:
-        """``evaluate`` in Python: the reference the compiled kernel is tested against."""
         hits = self.matcher.scan(texts, self.anchored)
         if hits is None:
             return self.empty  # no rule can fire: the common case, decided cheaply

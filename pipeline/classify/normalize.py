@@ -13,8 +13,8 @@ reader sees. The folding is
 * whitespace (tab, newline, no-break and ideographic spaces) to a plain space, and hyphens and
   dashes to a space so that ``buy-now pay-later`` matches ``buy now pay later``.
 
-Speed matters (tens of thousands of items a second): ``str.translate`` costs ~30 ns a character
-for non-Latin text, so it only runs when a compiled character class (a bitmap in ``re``) finds a
+Every item is folded, so ``fold`` avoids work most text does not need: ``str.translate`` walks
+every character, so it only runs when a compiled character class (a bitmap in ``re``) finds a
 character that needs mapping; plain simplified Chinese pays one ``lower()`` and one regex scan.
 """
 
@@ -24,7 +24,6 @@ import importlib.resources
 import logging
 import re
 import unicodedata
-from array import array
 from dataclasses import dataclass
 
 from zhconv import zhconv
@@ -82,10 +81,10 @@ class _Tables:
     table: list[str]  # code point -> folded character (BMP)
     any: re.Pattern[str]  # any character that folds
     heavy: re.Pattern[str]  # a character that needs ``translate`` (CJK, full-width, ...)
-    cheap: tuple[tuple[str, str], ...]  # spaces, dashes, quotes: ``str.replace`` is faster
+    cheap: tuple[tuple[str, str], ...]  # spaces, dashes, quotes: a few ``str.replace`` calls
     # Any character ``fold`` could change: one that folds, one that ``lower`` changes, or one
-    # outside the BMP. Text without any is returned as is, skipping ``lower`` (~1 us for a
-    # Chinese headline and summary, most of which contain no such character).
+    # outside the BMP. Text without any (most Chinese headlines and summaries) is returned as
+    # is, without even a ``lower``.
     dirty: re.Pattern[str]
     # ``heavy`` plus lone surrogates (which ``translate`` turns into U+FFFD).
     each: re.Pattern[str]
@@ -173,8 +172,8 @@ def fold(text: str) -> str:
     for old, new in tables.cheap:
         if old in low:
             low = low.replace(old, new)
-    # ``translate`` costs ~60 ns a character even for the ones it keeps; a few distinct
-    # characters to map (a traditional-Chinese headline has 10-30) are cheaper one by one.
+    # ``translate`` visits every character, even the ones it keeps; when only a few distinct
+    # characters need mapping (a traditional-Chinese headline has 10-30), replace those.
     found = set(tables.each.findall(low))
     if not found:
         return low
@@ -188,43 +187,6 @@ def fold(text: str) -> str:
     return low
 
 
-# ``fold_codes`` marks the code points that only ``fold`` itself can map.
-NOT_CHARWISE = 0xFFFF
-_CAPITAL_SIGMA = 0x3A3  # lower case is final or not depending on the next letter
-_CODES: list[array[int]] = []
-
-
-def fold_codes() -> array[int]:
-    """Per BMP code point, the code point ``fold`` maps it to, for a table-driven fold (the
-    compiled kernel): ``fold`` maps character by character (lower case, then the table) except
-    where it cannot, marked ``NOT_CHARWISE``: surrogates, the capital sigma, and the few CJK
-    characters whose simplified form lies outside the BMP. Built once per process."""
-    if not _CODES:
-        table = _tables().table
-        codes = array("H", bytes(2 * _BMP))
-        for cp in range(_BMP):
-            if 0xD800 <= cp < 0xE000 or cp == _CAPITAL_SIGMA:
-                codes[cp] = NOT_CHARWISE
-                continue
-            ch = chr(cp)
-            low = ch.lower()
-            folded = table[ord(low)] if len(low) == 1 and ord(low) < _BMP else ch
-            codes[cp] = ord(folded) if ord(folded) < _BMP else NOT_CHARWISE
-        _CODES.append(codes)
-    return _CODES[0]
-
-
 def fold_term(term: str) -> str:
     """Fold a lexicon term: like ``fold`` plus trimmed and with inner spaces collapsed."""
     return " ".join(fold(term).split())
-
-
-def to_simplified(text: str) -> str:
-    """Display helper: full zhconv conversion (phrase-aware, not length-preserving)."""
-    _load_zhconv()
-    return str(zhconv.convert(text, "zh-hans"))
-
-
-def warm_up() -> None:
-    """Build the tables now (they are built lazily on first use otherwise)."""
-    _tables()

@@ -156,8 +156,6 @@ def check_config(ctx: click.Context) -> None:
         )
     rules = load_rules(s.rules)
     click.echo(f"rules {rules.version}: valid")
-    engine = "compiled kernel" if rules.engine.kernel is not None else "pure Python (slower)"
-    click.echo(f"classifier engine: {engine}")
 
 
 COMMANDS: list[click.Command] = [run, fetch, export_, check_config]
