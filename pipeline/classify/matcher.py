@@ -5,12 +5,12 @@ actions) goes into one automaton. An item's fields are joined with a separator, 
 scanned in one call; a match is one tuple ``(field, start, end, pattern)`` shared by every
 vocabulary that owns the pattern, grouped by vocabulary only when a rule asks.
 
-The automaton is ``ahocorasick_rs`` (Rust): pyahocorasick's trie scans a node's children
-linearly, so its cost grows with the lexicon (about 8 us for 235 characters with 50 patterns,
-130 us with 2,000). Of its implementations the contiguous NFA is used: for the shipped ~1,000
-patterns it takes about 200 KB against 3.5 MB for the DFA, which is faster alone (4 us against
-4.5 us for 235 characters) but slower inside the classifier, where the rest of the work pushes
-its table out of the CPU cache (about 3% overall, measured with benchmarks/bench_classify.py).
+The automaton is ``ahocorasick_rs`` (Rust) rather than pyahocorasick, whose trie scans a node's
+children linearly, so that a scan does not slow down as the lexicon grows. Of its
+implementations the contiguous NFA is used, not the DFA: the DFA scans faster on its own, but
+its table is many times larger and, next to the rest of the classifier's work, no longer fits
+in the CPU cache, which made the classifier as a whole slower (measured with
+benchmarks/bench_classify.py).
 
 ASCII terms only match at word boundaries (``ant`` never matches inside ``important``); a
 trailing ``s`` is accepted (``payday loan`` matches ``payday loans``).
@@ -30,7 +30,7 @@ SEPARATOR = "\x1f"
 # One match: (field index, start, end, pattern index). Offsets are relative to the field and valid
 # in the folded and in the original text alike (folding keeps lengths). The same tuple serves
 # every vocabulary owning the pattern; ``Matcher.canonical[pattern][vocabulary]`` is the term it
-# stands for. A plain tuple: one is built for every match of every item, a dataclass costs more.
+# stands for. A plain tuple, not a dataclass: one is built for every match of every item.
 Hit = tuple[int, int, int, int]
 
 
@@ -38,7 +38,7 @@ def _is_word(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
-# ``_is_word`` as a set: a membership test is cheaper than two method calls in the scan loop.
+# ``_is_word`` as a set, for the per-match edge checks.
 _WORD = frozenset(chr(c) for c in range(128) if _is_word(chr(c)))
 
 
@@ -56,18 +56,14 @@ class HitIndex:
         self._lists: dict[int, list[Hit]] = {}
 
     def __contains__(self, vocab: int) -> bool:
-        """Has ``vocab`` a hit? (One set operation: cheaper than listing every vocabulary of
-        every hit up front, which most items never need.)"""
+        """Has ``vocab`` a hit? (Asked of the patterns, without gathering its hits.)"""
         return not self._vocab_pids[vocab].isdisjoint(self.pids)
-
-    def __bool__(self) -> bool:
-        return bool(self.raw)
 
     def get(self, vocab: int) -> list[Hit]:
         """The hits of ``vocab`` in text order (title first); empty if none.
 
-        Gathered on the first call for each vocabulary: an item asks for three or four of them,
-        fewer than grouping every hit by every vocabulary it belongs to."""
+        Gathered on the first call for each vocabulary: an item needs the hits of only the few
+        vocabularies its rules ask about, not every hit grouped by every vocabulary."""
         found = self._lists.get(vocab)
         if found is None:
             owned = self._vocab_pids[vocab]
@@ -150,8 +146,8 @@ class Matcher:
         self.edges: tuple[int, ...] = tuple(
             (1 if _is_word(p[0]) else 0) | (2 if _is_word(p[-1]) else 0) for p in self.patterns
         )
-        # The same flags as sets of pattern indexes: one set of an item's patterns is tested
-        # against each (cheaper than one lookup per match per flag).
+        # The same flags as sets of pattern indexes, tested against the set of an item's
+        # patterns: most items need neither edge checks nor masks, and skip them whole.
         self._edged = frozenset(i for i, e in enumerate(self.edges) if e)
         self._special = frozenset(i for i, sp in enumerate(self.special) if sp)
         self.automaton = ahocorasick_rs.AhoCorasick(
@@ -163,20 +159,13 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.patterns)
 
-    def find(self, texts: Sequence[str], wanted: frozenset[int] | None = None) -> list[Hit]:
-        """Fold and scan the fields (title, summary, body) in one pass.
+    def scan(self, texts: Sequence[str], wanted: frozenset[int] | None = None) -> HitIndex | None:
+        """All hits of the fields (title, summary, body), masks and topic containment applied;
+        None if nothing matched, or with ``wanted`` (pattern indexes) if no wanted pattern did:
+        the caller would discard the hits anyway, and most items stop here.
 
         The fields are joined with a separator no pattern contains, folded and scanned once;
-        offsets are then made relative to each field. ASCII edges are checked here. With
-        ``wanted`` (pattern indexes), nothing is returned unless some pattern found is wanted:
-        the caller would discard the hits anyway, and most items stop here.
-        """
-        index = self.scan(texts, wanted)
-        return index.raw if index is not None else []
-
-    def scan(self, texts: Sequence[str], wanted: frozenset[int] | None = None) -> HitIndex | None:
-        """All hits of the fields, masks and topic containment applied; None if nothing (or,
-        with ``wanted``, no wanted pattern) matched."""
+        offsets are then made relative to each field. ASCII edges are checked here."""
         if not any(texts):
             return None
         joined = fold(SEPARATOR.join(texts))
@@ -196,7 +185,7 @@ class Matcher:
         first = len(texts[0])  # the separator after the title
         second = first + 1 + len(texts[1]) if len(texts) > 2 else len(joined)
         a, b = first + 1, second + 1
-        # A comprehension: about half the cost of a loop with append.
+        # Offsets relative to the field each match is in.
         raw = [
             (0, s, e, pid)
             if s < first
