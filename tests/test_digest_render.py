@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.digest import send_alerts, send_digest
-from pipeline.digest.cluster import cluster, normalize_doc_number
+from pipeline.digest.cluster import cluster, doc_key
 from pipeline.digest.views import clean, safe_url
 from pipeline.store import iter_items
 from tests.support.digest_fixtures import (
@@ -147,7 +147,7 @@ def test_clean_and_safe_url() -> None:
 
 def test_doc_number_spellings_are_one_number() -> None:
     spellings = ("银发〔2024〕12号", "银发[2024]12号", "银发【2024】12号", "银发（2024）12号")
-    assert len({normalize_doc_number(s) for s in spellings}) == 1
+    assert len({doc_key(s) for s in spellings}) == 1
 
 
 def test_clustering_reprints_and_separating_different_numbers(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import pairwise
 
+from pipeline.classify.docnum import normalize_doc_number
 from pipeline.store.items import StoredItem
 
 SIMHASH_BITS = 64
@@ -47,9 +48,6 @@ _DECOR = re.compile(
     r"^(?:【[^】]{0,8}】|\[[^\]]{0,8}\]|(?:转载|转发|重磅|快讯|独家|最新|突发|刚刚)[:：]?)+"
 )
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
-_DOC_BRACKETS = str.maketrans({"[": "〔", "]": "〕", "【": "〔", "】": "〕", "(": "〔", ")": "〕"})
-_DOC_BRACKETS.update(str.maketrans({"（": "〔", "）": "〕", "﹝": "〔", "﹞": "〕", "［": "〔"}))
-_DOC_BRACKETS.update(str.maketrans({"］": "〕", "〈": "〔", "〉": "〕"}))
 
 
 def normalize(text: str) -> str:
@@ -59,9 +57,13 @@ def normalize(text: str) -> str:
     return _NOT_WORD.sub("", text.lower())
 
 
-def normalize_doc_number(number: str) -> str:
-    text = unicodedata.normalize("NFKC", number).translate(_DOC_BRACKETS)
-    return re.sub(r"\s+", "", text.translate(_DOC_BRACKETS))
+def doc_key(number: str) -> str:
+    """One key for every spelling of a document number (``银发[2024]12号`` = ``银发〔2024〕12号``).
+
+    Verdicts store numbers normalised already; this also covers verdicts of older rules and a
+    string that is not a well-formed number (kept as written).
+    """
+    return normalize_doc_number(number) or number
 
 
 def ngrams(text: str, n: int) -> list[str]:
@@ -139,7 +141,7 @@ def fingerprint(item: StoredItem) -> Fingerprint:
     return Fingerprint(
         title_grams=frozenset(ngrams(title, 2)),
         simhash=simhash(features),
-        doc_numbers=frozenset(normalize_doc_number(d) for d in docs),
+        doc_numbers=frozenset(doc_key(d) for d in docs),
         has_text=len(title) + len(lead) >= 12,
     )
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pipeline.config import Config
-from pipeline.digest.cluster import Story, normalize_doc_number
+from pipeline.digest.cluster import Story, doc_key
 from pipeline.digest.labels import (
     authority_label,
     doctype_label,
@@ -158,7 +158,7 @@ class Viewer:
         docs: dict[str, str] = {}  # one spelling per number: 〔2024〕 = [2024]
         for item in story.items:
             for d in item.verdict.doc_numbers if item.verdict else ():
-                docs.setdefault(normalize_doc_number(d), clean(d, 40))
+                docs.setdefault(doc_key(d), clean(d, 40))
         also: dict[str, Link] = {}
         for item in story.others:
             name = self.source_name(item.source_id)
