@@ -112,13 +112,13 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             stats.sort_stats("tottime").print_stats(args.profile_top)
     else:
         from pipeline.run import run_cycle
-        from pipeline.store import open_db
+        from pipeline.store import Store
 
-        db = open_db(config.settings.db_path)
+        store = Store.open(config.settings.db_path)
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()
-        report = run_cycle(config, db, policy=policy)
+        report = run_cycle(config, store, policy=policy)
         if args.profile:
             prof.disable()
             stats = pstats.Stats(prof, stream=sys.stderr)
@@ -126,9 +126,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         wall = time.perf_counter() - t0
         cpu1, rss = _usage()
         t1 = time.perf_counter()
-        again = run_cycle(config, db, policy=policy)
+        again = run_cycle(config, store, policy=policy)
         out["warm_wall"] = time.perf_counter() - t1
-        db.close()
+        store.close()
         out["items"] = report.new_items
         out["failed"] = len(report.failed)
         out["share_304"] = sum(s.not_modified for s in again.sources) / len(again.sources)

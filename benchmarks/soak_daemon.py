@@ -38,7 +38,7 @@ from bench_fetch import start_server, write_config  # noqa: E402
 
 from pipeline import jobs  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.store import open_db  # noqa: E402
+from pipeline.store import Store  # noqa: E402
 
 
 class Sample(NamedTuple):
@@ -94,7 +94,7 @@ def main() -> None:
     os.chdir(folder)
     extra = ("retention_days = 1", "[alerts]", 'min_severity = "high"')
     config = load_config(write_config(folder, args.feeds, args.hosts, port, extra=extra))
-    db = open_db(config.settings.db_path)
+    store = Store.open(config.settings.db_path)
     if args.tracemalloc:
         tracemalloc.start()
     samples: list[Sample] = []
@@ -110,16 +110,16 @@ def main() -> None:
     try:
         start = time.perf_counter()
         for cycle in range(1, args.cycles + 1):
-            jobs.fetch_job(config, db)
+            jobs.fetch_job(config, store)
             if cycle % args.day == 0:  # a new simulated day: its digest, then retention
                 day += timedelta(days=1)
-                jobs.digest_job(config, db, now=day, catch_up=False)
-                jobs.prune_job(config, db)
+                jobs.digest_job(config, store, now=day, catch_up=False)
+                jobs.prune_job(config, store)
             if cycle % args.every == 0:
                 if args.trim:
                     ctypes.CDLL("libc.so.6").malloc_trim(0)
                 heap = tracemalloc.get_traced_memory()[0] / 2**20 if args.tracemalloc else None
-                (count,) = db.execute("SELECT count(*) FROM items").fetchone()
+                (count,) = store.db.execute("SELECT count(*) FROM items").fetchone()
                 sample = Sample(
                     cycle,
                     (time.perf_counter() - start) / args.every,
@@ -141,7 +141,7 @@ def main() -> None:
                 )
                 start = time.perf_counter()
     finally:
-        db.close()
+        store.close()
         server.terminate()
         server.wait(timeout=10)
     if len(samples) >= 3:

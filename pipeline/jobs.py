@@ -1,4 +1,4 @@
-"""What the daemon's jobs do, as plain functions on a config and an open database.
+"""What the daemon's jobs do, as plain functions on a config and an open store.
 
 ``pipeline.schedule`` wires these to APScheduler triggers; here there is no scheduler, so each
 job can be tested (and reasoned about) on its own:
@@ -18,22 +18,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
-
 from pipeline import digest
 from pipeline.config import Config
+from pipeline.db import utcnow
 from pipeline.errors import DeliveryError, LendwatchError
 from pipeline.models import RunReport, Source
 from pipeline.run import run_cycle
-from pipeline.store.items import prune_bodies
-from pipeline.store.meta import (
-    DIGEST_LAST_SLOT,
-    PRUNE_LAST,
-    get_time,
-    last_digest_created,
-    set_time,
-)
-from pipeline.store.schema import utcnow
+from pipeline.store import DIGEST_LAST_SLOT, PRUNE_LAST, Store
 
 log = logging.getLogger(__name__)
 
@@ -84,24 +75,24 @@ def next_slot(at: str, tz: ZoneInfo, now: datetime) -> datetime:
     return slot.astimezone(UTC)
 
 
-def last_digest(db: sqlite_utils.Database) -> datetime | None:
+def last_digest(store: Store) -> datetime | None:
     """When a digest was last produced: the daemon's record, or the newest digest delivery.
 
     Creation time, not send time: a stale digest delivered late by a retry must not count as
     today's digest.
     """
-    times = [get_time(db, DIGEST_LAST_SLOT), last_digest_created(db)]
+    times = [store.get_time(DIGEST_LAST_SLOT), store.last_digest_created()]
     known = [t for t in times if t is not None]
     return max(known) if known else None
 
 
-def missed_digest(db: sqlite_utils.Database, config: Config, now: datetime) -> datetime | None:
+def missed_digest(store: Store, config: Config, now: datetime) -> datetime | None:
     """The digest slot missed while the daemon was down, if any.
 
     With no digest on record at all (a fresh install) nothing counts as missed: the first digest
     goes out at its regular time.
     """
-    last = last_digest(db)
+    last = last_digest(store)
     slot = latest_slot(config.digest.at, config.settings.tz, now)
     if last is None or last >= slot:
         return None
@@ -109,14 +100,12 @@ def missed_digest(db: sqlite_utils.Database, config: Config, now: datetime) -> d
 
 
 # ---------------------------------------------------------------------------------------------
-# Job bodies: plain functions on an open database
+# Job bodies: plain functions on an open store
 
 
-def fetch_job(
-    config: Config, db: sqlite_utils.Database, sources: Sequence[Source] | None = None
-) -> RunReport:
+def fetch_job(config: Config, store: Store, sources: Sequence[Source] | None = None) -> RunReport:
     """One cycle over ``sources`` (default: all), then immediate alerts."""
-    report = run_cycle(config, db, sources=sources)
+    report = run_cycle(config, store, sources=sources)
     failed = len(report.failed)
     log.info(
         "cycle: %d sources, %d new, %d flagged, %d failed",
@@ -126,7 +115,7 @@ def fetch_job(
         failed,
     )
     try:
-        alerts = digest.send_alerts(db, config)
+        alerts = digest.send_alerts(store, config)
     except DeliveryError as e:
         log.error("alerts not sent (kept pending, retried): %s", e)
     else:
@@ -137,7 +126,7 @@ def fetch_job(
 
 
 def digest_job(
-    config: Config, db: sqlite_utils.Database, now: datetime | None = None, *, catch_up: bool
+    config: Config, store: Store, now: datetime | None = None, *, catch_up: bool
 ) -> bool:
     """Send the digest for the current slot unless it was handled already; True when sent.
 
@@ -147,35 +136,35 @@ def digest_job(
     """
     now = now or utcnow()
     if catch_up:
-        slot = missed_digest(db, config, now)
+        slot = missed_digest(store, config, now)
         if slot is None:
             return False
         log.info("digest of %s was missed while the daemon was down: sending it now", slot)
     else:
         slot = latest_slot(config.digest.at, config.settings.tz, now)
-        last = last_digest(db)
+        last = last_digest(store)
         if last is not None and last >= slot:
             log.info("digest of %s was sent already", slot)
             return False
     try:
-        result = digest.send_digest(db, config, now=now)
+        result = digest.send_digest(store, config, now=now)
         log.log(logging.WARNING if result.failed else logging.INFO, "%s", result.summary())
     except DeliveryError as e:
         log.error("digest not delivered (kept pending, retried): %s", e)
-    set_time(db, DIGEST_LAST_SLOT, slot)
+    store.set_time(DIGEST_LAST_SLOT, slot)
     return True
 
 
-def retry_job(config: Config, db: sqlite_utils.Database) -> None:
-    result = digest.retry_pending(db, config)
+def retry_job(config: Config, store: Store) -> None:
+    result = digest.retry_pending(store, config)
     if result.failed or result.sent or result.written or result.notified:
         level = logging.WARNING if result.failed else logging.INFO
         log.log(level, "pending deliveries: %s", result.summary())
 
 
-def prune_job(config: Config, db: sqlite_utils.Database) -> int:
-    pruned = prune_bodies(db, config.settings.retention_days)
-    set_time(db, PRUNE_LAST, utcnow())
+def prune_job(config: Config, store: Store) -> int:
+    pruned = store.prune_bodies(config.settings.retention_days)
+    store.set_time(PRUNE_LAST, utcnow())
     if pruned:
         log.info(
             "retention: dropped raw bodies of %d items older than %d days",
@@ -185,17 +174,17 @@ def prune_job(config: Config, db: sqlite_utils.Database) -> int:
     return pruned
 
 
-def startup_job(config: Config, db: sqlite_utils.Database) -> None:
+def startup_job(config: Config, store: Store) -> None:
     """At start: fetch everything, alerts, pending deliveries, a missed digest, retention.
 
     The steps are independent: one failing (say, a broken rules file stops the fetch) is logged
     and the others still run.
     """
     steps: tuple[tuple[str, Callable[[], object]], ...] = (
-        ("fetch", lambda: fetch_job(config, db)),
-        ("retry", lambda: retry_job(config, db)),
-        ("missed digest", lambda: digest_job(config, db, catch_up=True)),
-        ("retention", lambda: prune_job(config, db)),
+        ("fetch", lambda: fetch_job(config, store)),
+        ("retry", lambda: retry_job(config, store)),
+        ("missed digest", lambda: digest_job(config, store, catch_up=True)),
+        ("retention", lambda: prune_job(config, store)),
     )
     for name, step in steps:
         try:

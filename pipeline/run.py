@@ -15,16 +15,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import sqlite_utils
-
 from pipeline.classify import Classifier, cached_classifier
 from pipeline.config import Config
 from pipeline.errors import StoreError
 from pipeline.fetch.http import Conditional, Policy, fetch_all, fetch_details, policy_for
 from pipeline.models import RunReport, Source, SourceReport, SourceResult
-from pipeline.store import known_ids, save_items, save_verdicts, transaction
-from pipeline.store.items import index_pending
-from pipeline.store.sources import BROKEN_AFTER, record_result, source_states
+from pipeline.store import BROKEN_AFTER, Store
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +32,7 @@ def load_classifier(config: Config) -> Classifier:
 
 def run_cycle(
     config: Config,
-    db: sqlite_utils.Database,
+    store: Store,
     *,
     sources: Sequence[Source] | None = None,
     classifier: Classifier | None = None,
@@ -47,13 +43,13 @@ def run_cycle(
     ``policy`` defaults to ``policy_for(len(sources))``: large cycles parse on the other core.
     """
     return asyncio.run(
-        run_cycle_async(config, db, sources=sources, classifier=classifier, policy=policy)
+        run_cycle_async(config, store, sources=sources, classifier=classifier, policy=policy)
     )
 
 
 async def run_cycle_async(
     config: Config,
-    db: sqlite_utils.Database,
+    store: Store,
     *,
     sources: Sequence[Source] | None = None,
     classifier: Classifier | None = None,
@@ -66,7 +62,7 @@ async def run_cycle_async(
     rules = classifier or load_classifier(config)
     conditional = {
         sid: Conditional(etag=st.etag, last_modified=st.last_modified)
-        for sid, st in source_states(db).items()
+        for sid, st in store.source_states().items()
         if sid in by_id
     }
     reports: dict[str, SourceReport] = {}
@@ -75,7 +71,7 @@ async def run_cycle_async(
         source = by_id[result.source_id]
         if result.status == "ok" and result.items and source.options.get("detail"):
             # detail pages are fetched once, for new items only
-            seen = known_ids(db, [i.id for i in result.items])
+            seen = store.known_ids([i.id for i in result.items])
             fresh = [i for i in result.items if i.id not in seen]
             if fresh:
                 filled = {
@@ -83,11 +79,11 @@ async def run_cycle_async(
                     for i in await fetch_details(fresh, by_id, config.settings, policy=policy)
                 }
                 result = replace(result, items=tuple(filled.get(i.id, i) for i in result.items))
-        reports[source.id] = store_result(db, result, source, rules)
+        reports[source.id] = store_result(store, result, source, rules)
 
     await fetch_all(chosen, conditional, config.settings, policy=policy, on_result=handle)
     try:
-        index_pending(db)
+        store.index_pending()
     except sqlite3.Error as e:  # search falls behind; the items themselves are stored
         log.error("full-text index not updated: %s", e)
     return RunReport(
@@ -98,7 +94,7 @@ async def run_cycle_async(
 
 
 def store_result(
-    db: sqlite_utils.Database, result: SourceResult, source: Source, classifier: Classifier
+    store: Store, result: SourceResult, source: Source, classifier: Classifier
 ) -> SourceReport:
     """Store one source's items, classify the new and edited ones, record its health.
 
@@ -109,29 +105,24 @@ def store_result(
         try:
             # items and their verdicts in one transaction: a crash in between would leave items
             # stored but unclassified, and the next run sees them unchanged and never flags them
-            with transaction(db):
-                saved = save_items(db, result.items)
-                verdicts = [
-                    (
-                        item.id,
-                        classifier.classify(
-                            item.title,
-                            item.summary,
-                            item.body,
-                            issuer=source.issuer,
-                            authority=source.authority,
-                        ),
-                    )
-                    for item in (*saved.new, *saved.updated)
-                ]
-                save_verdicts(db, verdicts)
+            saved, verdicts = store.save_classified(
+                result.items,
+                lambda item: classifier.classify(
+                    item.title,
+                    item.summary,
+                    item.body,
+                    issuer=source.issuer,
+                    authority=source.authority,
+                ),
+            )
             new, updated = len(saved.new), len(saved.updated)
             flagged = sum(1 for _, v in verdicts if v.flagged)
         except sqlite3.Error as e:
             # the database's fault (locked, disk full), not the source's: its health and its
             # validators stay as they were, so the next cycle fetches it in full again
-            path = db.conn.execute("PRAGMA database_list").fetchone()[2]
-            raise StoreError(f"database {path}: cannot store the items of {source.id}: {e}") from e
+            raise StoreError(
+                f"database {store.path}: cannot store the items of {source.id}: {e}"
+            ) from e
     report = SourceReport(
         source_id=source.id,
         status=result.status,
@@ -144,7 +135,7 @@ def store_result(
         elapsed_seconds=result.elapsed_seconds,
     )
     try:
-        event = record_result(db, result, report)
+        event = store.record_result(result, report)
     except sqlite3.Error as e:
         raise StoreError(f"cannot record the state of {source.id}: {e}") from e
     _log_report(report, event.event if event is not None else None)

@@ -1,7 +1,7 @@
 """The daemon: APScheduler 3 wiring of the cycle, the digest, retries and retention to triggers.
 
 This is the only module that imports apscheduler, and it only wires jobs to triggers. What each
-job *does* is a plain function in ``pipeline.jobs`` taking a config and an open database:
+job *does* is a plain function in ``pipeline.jobs`` taking a config and an open store:
 
 - ``startup``  once, at start: fetch every enabled source concurrently, send alerts, retry pending
   deliveries, send a digest missed while the daemon was down (once), prune raw bodies;
@@ -12,9 +12,10 @@ job *does* is a plain function in ``pipeline.jobs`` taking a config and an open 
 - ``prune``    raw-body retention, daily.
 
 Every job has ``coalesce=True, max_instances=1`` and a misfire grace time. Jobs run one at a time
-on a single executor thread and each run opens its own database connection, so no connection is
-ever shared between threads and two jobs never race on the same rows (an alert cannot be sent
-twice by two overlapping cycles). A job's failure is logged as one line and the daemon goes on.
+on a single executor thread and each run opens its own ``Store`` (its own connection), so no
+connection is ever shared between threads and two jobs never race on the same rows (an alert
+cannot be sent twice by two overlapping cycles). A job's failure is logged as one line and the
+daemon goes on.
 
 Shutdown (``stop`` set, e.g. by SIGTERM): no new job starts; the running one is given ``grace``
 seconds to finish. Every write is a transaction, so one cut short is rolled back by SQLite.
@@ -31,7 +32,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-import sqlite_utils
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -39,6 +39,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.config import Config
+from pipeline.db import utcnow
 from pipeline.errors import LendwatchError
 from pipeline.jobs import (
     digest_job,
@@ -51,9 +52,7 @@ from pipeline.jobs import (
     retry_job,
     startup_job,
 )
-from pipeline.store import open_db
-from pipeline.store.meta import DAEMON_PID, DAEMON_STARTED, set_meta, set_time
-from pipeline.store.schema import utcnow
+from pipeline.store import DAEMON_PID, DAEMON_STARTED, NEXT_RUN_PREFIX, Store
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ RETRY_EVERY = 600  # seconds between retries of pending deliveries
 PRUNE_EVERY = 86_400
 DIGEST_GRACE = 6 * 3600  # a digest may still go out this late (suspended machine, long job)
 SHUTDOWN_GRACE = 60.0
-NEXT_RUN_PREFIX = "next."  # meta key prefix: the daemon's next run time per job
 
 
 class Daemon:
@@ -86,23 +84,20 @@ class Daemon:
     # -- job plumbing --------------------------------------------------------------------------
 
     @contextmanager
-    def _database(self) -> Iterator[sqlite_utils.Database]:
-        db = open_db(self.config.settings.db_path)
-        try:
-            yield db
-        finally:
-            db.close()
+    def _store(self) -> Iterator[Store]:
+        with Store.open(self.config.settings.db_path) as store:
+            yield store
 
-    def _guarded(self, job_id: str, body: Callable[[sqlite_utils.Database], object]) -> None:
+    def _guarded(self, job_id: str, body: Callable[[Store], object]) -> None:
         """Run one job body on its own connection; never let an error escape to the scheduler."""
         with self._busy_lock:
             if self._stopping.is_set():
                 return
             self._idle.clear()
         try:
-            with self._database() as db:
-                body(db)
-                self._record_next(db, job_id)
+            with self._store() as store:
+                body(store)
+                self._record_next(store, job_id)
         except LendwatchError as e:
             log.error("job %s failed: %s", job_id, e)
         except sqlite3.Error as e:
@@ -113,15 +108,13 @@ class Daemon:
             with self._busy_lock:
                 self._idle.set()
 
-    def _record_next(self, db: sqlite_utils.Database, job_id: str) -> None:
+    def _record_next(self, store: Store, job_id: str) -> None:
         scheduler = self._scheduler
         job = scheduler.get_job(job_id) if scheduler is not None else None
         if job is not None and job.next_run_time is not None:
-            set_time(db, NEXT_RUN_PREFIX + job_id, job.next_run_time)
+            store.set_time(NEXT_RUN_PREFIX + job_id, job.next_run_time)
 
-    def _job(
-        self, job_id: str, body: Callable[[sqlite_utils.Database], object]
-    ) -> Callable[[], None]:
+    def _job(self, job_id: str, body: Callable[[Store], object]) -> Callable[[], None]:
         def run() -> None:
             self._guarded(job_id, body)
 
@@ -134,7 +127,7 @@ class Daemon:
         config = self.config
         tz = config.settings.tz
         scheduler.add_job(
-            self._job("startup", lambda db: startup_job(config, db)),
+            self._job("startup", lambda store: startup_job(config, store)),
             DateTrigger(run_date=now, timezone=tz),
             id="startup",
             misfire_grace_time=None,
@@ -149,31 +142,31 @@ class Daemon:
             )
         at = digest_time(config.digest.at)
         scheduler.add_job(
-            self._job("digest", lambda db: digest_job(config, db, catch_up=False)),
+            self._job("digest", lambda store: digest_job(config, store, catch_up=False)),
             CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
             id="digest",
             misfire_grace_time=DIGEST_GRACE,
         )
         scheduler.add_job(
-            self._job("retry", lambda db: retry_job(config, db)),
+            self._job("retry", lambda store: retry_job(config, store)),
             IntervalTrigger(seconds=self.retry_every, timezone=tz),
             id="retry",
             misfire_grace_time=self.retry_every,
         )
         scheduler.add_job(
-            self._job("prune", lambda db: prune_job(config, db)),
+            self._job("prune", lambda store: prune_job(config, store)),
             IntervalTrigger(seconds=PRUNE_EVERY, timezone=tz),
             id="prune",
             misfire_grace_time=PRUNE_EVERY,
         )
 
     def _record_start(self, scheduler: BackgroundScheduler, now: datetime) -> None:
-        with self._database() as db:
-            set_time(db, DAEMON_STARTED, now)
-            set_meta(db, DAEMON_PID, str(os.getpid()))
+        with self._store() as store:
+            store.set_time(DAEMON_STARTED, now)
+            store.set_meta(DAEMON_PID, str(os.getpid()))
             for job in scheduler.get_jobs():
                 if job.next_run_time is not None:
-                    set_time(db, NEXT_RUN_PREFIX + job.id, job.next_run_time)
+                    store.set_time(NEXT_RUN_PREFIX + job.id, job.next_run_time)
 
     def run(self, stop: threading.Event) -> bool:
         config = self.config

@@ -84,15 +84,15 @@ def sample_html(folder: Path) -> Path:
     )
 
     config = make_config(folder)
-    db = database(config)
-    sample_items(db)
+    store = database(config)
+    sample_items(store)
     for sid in ("nfra", "nifa", "sina", "yicai"):
-        ok_source(db, sid, NOW - timedelta(hours=1))
+        ok_source(store, sid, NOW - timedelta(hours=1))
     reason = "反爬虫验证页（“请开启JavaScript”），未取得内容"
-    fail_source(db, "pboc", "blocked", reason, 3, NOW - timedelta(days=2))
-    send_alerts(db, config, now=NOW - timedelta(minutes=40))
-    report = send_digest(db, config, now=NOW, dry_run=True)
-    db.close()
+    fail_source(store, "pboc", "blocked", reason, 3, NOW - timedelta(days=2))
+    send_alerts(store, config, now=NOW - timedelta(minutes=40))
+    report = send_digest(store, config, now=NOW, dry_run=True)
+    store.close()
     assert report.preview is not None
     return report.preview
 

@@ -9,11 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from pipeline.config import NotifyConfig, Recipient
 from pipeline.digest import send_alerts, send_digest
-from pipeline.store.deliveries import list_deliveries
+from pipeline.store import Store
 from tests.support.digest_fixtures import (
     NOW,
     add_item,
@@ -28,17 +27,17 @@ from tests.support.httpserver import HTTPTestServer, Route
 from tests.support.smtpserver import SMTPTestServer
 
 
-def alerted(db: sqlite_utils.Database) -> set[str]:
-    return {r[0] for r in db.execute("SELECT guid FROM items WHERE alerted_at IS NOT NULL")}
+def alerted(store: Store) -> set[str]:
+    return {r[0] for r in store.db.execute("SELECT guid FROM items WHERE alerted_at IS NOT NULL")}
 
 
 def test_high_items_alerted_once_batched_and_marked_in_digest(
     tmp_path: Path, smtp_server: SMTPTestServer
 ) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
-    sample_items(db)
-    report = send_alerts(db, config, now=NOW)
+    store = database(config)
+    sample_items(store)
+    report = send_alerts(store, config, now=NOW)
     assert (report.sent, report.stories, report.items) == (1, 2, 3)
     [received] = smtp_server.messages
     msg = received.message
@@ -48,12 +47,12 @@ def test_high_items_alerted_once_batched_and_marked_in_digest(
     assert "借呗暂停新增授信" in text and "网络小额贷款业务管理暂行办法" in text
     assert "另见：新浪财经" in text  # the reprint is folded in, not alerted separately
     assert "助贷业务自律公约" not in text  # medium: digest only
-    assert alerted(db) == {"2026-12", "a-88231", "n-5521"}
+    assert alerted(store) == {"2026-12", "a-88231", "n-5521"}
 
-    assert send_alerts(db, config, now=NOW + timedelta(minutes=30)).sent == 0
+    assert send_alerts(store, config, now=NOW + timedelta(minutes=30)).sent == 0
     # another outlet reprints the regulation an hour later: same story, no second alert
     add_item(
-        db,
+        store,
         "yicai",
         "n-5600",
         "转载：国家金融监督管理总局关于印发《网络小额贷款业务管理暂行办法》的通知",
@@ -62,15 +61,15 @@ def test_high_items_alerted_once_batched_and_marked_in_digest(
         doc_numbers=("金规〔2026〕12号",),
         first_seen=NOW + timedelta(hours=1),
     )
-    assert send_alerts(db, config, now=NOW + timedelta(hours=1)).sent == 0
+    assert send_alerts(store, config, now=NOW + timedelta(hours=1)).sent == 0
     assert len(smtp_server.messages) == 1
-    assert "n-5600" in alerted(db)
+    assert "n-5600" in alerted(store)
 
-    digest = send_digest(db, config, now=NOW + timedelta(hours=2))
+    digest = send_digest(store, config, now=NOW + timedelta(hours=2))
     assert digest.sent == 1
     text = smtp_server.messages[-1].text
     assert text.count("✓ 已于 2026-11-28 08:00 即时提醒") == 2
-    db.close()
+    store.close()
 
 
 def test_alert_respects_reader_filters_and_off(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
@@ -80,81 +79,83 @@ def test_alert_respects_reader_filters_and_off(tmp_path: Path, smtp_server: SMTP
     ]
     email = smtp_config(smtp_server.host, smtp_server.port, recipients)
     off = make_config(tmp_path, email=email, alerts="off")
-    db = database(off)
-    sample_items(db)
-    assert send_alerts(db, off, now=NOW).sent == 0 and smtp_server.messages == []
+    store = database(off)
+    sample_items(store)
+    assert send_alerts(store, off, now=NOW).sent == 0 and smtp_server.messages == []
 
     medium = make_config(tmp_path, email=email, alerts="medium")
-    report = send_alerts(db, medium, now=NOW)
+    report = send_alerts(store, medium, now=NOW)
     assert report.sent == 1  # nothing on 征信 is medium or above: credit@ gets none
     [received] = smtp_server.messages
     assert received.recipients == ["all@example.com"]
     assert "助贷业务自律公约" in received.text
-    db.close()
+    store.close()
 
 
 def test_items_already_in_a_digest_are_not_alerted_later(
     tmp_path: Path, smtp_server: SMTPTestServer
 ) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
-    sample_items(db)
-    assert send_digest(db, config, now=NOW).sent == 1
-    assert send_alerts(db, config, now=NOW + timedelta(minutes=5)).sent == 0
+    store = database(config)
+    sample_items(store)
+    assert send_digest(store, config, now=NOW).sent == 1
+    assert send_alerts(store, config, now=NOW + timedelta(minutes=5)).sent == 0
     assert len(smtp_server.messages) == 1
-    db.close()
+    store.close()
 
 
 def test_archive_items_are_not_news(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
+    store = database(config)
     add_item(
-        db,
+        store,
         "nfra",
         "old",
         "关于规范商业银行互联网贷款业务的通知",
         severity="high",
         published=NOW - timedelta(days=400),
     )
-    assert send_alerts(db, config, now=NOW).sent == 0
-    assert send_digest(db, config, now=NOW).sent == 0  # nor in the digest ([digest] max_age_days)
+    assert send_alerts(store, config, now=NOW).sent == 0
+    assert (
+        send_digest(store, config, now=NOW).sent == 0
+    )  # nor in the digest ([digest] max_age_days)
     assert smtp_server.messages == []
-    db.close()
+    store.close()
 
 
 def test_source_health_told_once_each(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
+    store = database(config)
     fail_source(
-        db, "pboc", "blocked", "WZWS challenge: 请开启JavaScript", 2, NOW - timedelta(hours=2)
+        store, "pboc", "blocked", "WZWS challenge: 请开启JavaScript", 2, NOW - timedelta(hours=2)
     )
-    report = send_alerts(db, config, now=NOW)
+    report = send_alerts(store, config, now=NOW)
     assert (report.sent, report.events) == (1, 1)
     msg = smtp_server.messages[0].message
     assert msg["Subject"] == "【借贷监测·数据源】1项状态变化：中国人民银行 已中断"
     assert "WZWS challenge" in smtp_server.messages[0].text
-    assert send_alerts(db, config, now=NOW + timedelta(minutes=30)).sent == 0
+    assert send_alerts(store, config, now=NOW + timedelta(minutes=30)).sent == 0
 
-    ok_source(db, "pboc", NOW + timedelta(hours=1))
-    assert send_alerts(db, config, now=NOW + timedelta(hours=1)).sent == 1
+    ok_source(store, "pboc", NOW + timedelta(hours=1))
+    assert send_alerts(store, config, now=NOW + timedelta(hours=1)).sent == 1
     assert "已恢复" in str(smtp_server.messages[-1].message["Subject"])
-    pending = db.execute("SELECT COUNT(*) FROM health_events WHERE notified_at IS NULL")
+    pending = store.db.execute("SELECT COUNT(*) FROM health_events WHERE notified_at IS NULL")
     assert pending.fetchone()[0] == 0
-    db.close()
+    store.close()
 
 
 def test_health_event_waits_for_smtp(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
-    fail_source(db, "pboc", "error", "HTTP 503", 2, NOW - timedelta(hours=2))
+    store = database(config)
+    fail_source(store, "pboc", "error", "HTTP 503", 2, NOW - timedelta(hours=2))
     smtp_server.stop()
-    assert send_alerts(db, config, now=NOW).failed == 1
-    events = db.execute("SELECT COUNT(*) FROM health_events WHERE notified_at IS NULL")
+    assert send_alerts(store, config, now=NOW).failed == 1
+    events = store.db.execute("SELECT COUNT(*) FROM health_events WHERE notified_at IS NULL")
     assert events.fetchone()[0] == 1
     smtp_server.start()
-    assert send_alerts(db, config, now=NOW + timedelta(minutes=10)).sent == 1
+    assert send_alerts(store, config, now=NOW + timedelta(minutes=10)).sent == 1
     assert len(smtp_server.messages) == 1
-    db.close()
+    store.close()
 
 
 def test_chat_webhook_gets_short_text_and_never_blocks_mail(
@@ -168,9 +169,9 @@ def test_chat_webhook_gets_short_text_and_never_blocks_mail(
     ]
     email = smtp_config(smtp_server.host, smtp_server.port)
     config = make_config(tmp_path, email=email, notify=hooks)
-    db = database(config)
-    sample_items(db)
-    report = send_alerts(db, config, now=NOW)
+    store = database(config)
+    sample_items(store)
+    report = send_alerts(store, config, now=NOW)
     assert (report.sent, report.notified, report.failed) == (1, 1, 1)
     assert report.errors[0].startswith("notify json (ding): ")
     assert "/broken" not in report.errors[0] and "127.0.0.1" not in report.errors[0]
@@ -179,26 +180,26 @@ def test_chat_webhook_gets_short_text_and_never_blocks_mail(
     assert posted["title"] == "借贷监测:"
     assert "[重要] 借呗暂停新增授信，存量客户不受影响（第一财经）" in posted["message"]
     assert len(posted["message"].splitlines()) == 2
-    assert alerted(db) == {"2026-12", "a-88231", "n-5521"}  # mail went out: marked
-    failed = list_deliveries(db, statuses=["failed"])
+    assert alerted(store) == {"2026-12", "a-88231", "n-5521"}  # mail went out: marked
+    failed = store.list_deliveries(statuses=["failed"])
     assert [d.channel for d in failed] == ["notify"]
 
     http_server.routes["/broken"] = Route(b"{}", content_type="application/json")
-    again = send_alerts(db, config, now=NOW + timedelta(minutes=6))
+    again = send_alerts(store, config, now=NOW + timedelta(minutes=6))
     assert (again.notified, again.sent) == (1, 0)
     assert len(http_server.hits("/hook")) == 1 and len(smtp_server.messages) == 1
-    db.close()
+    store.close()
 
 
 def test_alert_without_email_goes_to_outbox(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    db = database(config)
-    sample_items(db)
-    report = send_alerts(db, config, now=NOW)
+    store = database(config)
+    sample_items(store)
+    report = send_alerts(store, config, now=NOW)
     assert report.written == 1
     assert report.paths[0].name.startswith("alert-20261128-080000-")
-    assert alerted(db) == {"2026-12", "a-88231", "n-5521"}
-    db.close()
+    assert alerted(store) == {"2026-12", "a-88231", "n-5521"}
+    store.close()
 
 
 def test_webhook_tokens_never_reach_the_log_or_the_report(
@@ -222,10 +223,10 @@ def test_webhook_tokens_never_reach_the_log_or_the_report(
     ]
     email = smtp_config(smtp_server.host, smtp_server.port)
     config = make_config(tmp_path, email=email, notify=hooks)
-    db = database(config)
-    sample_items(db)
+    store = database(config)
+    sample_items(store)
     caplog.set_level(logging.DEBUG)
-    report = send_alerts(db, config, now=NOW)
+    report = send_alerts(store, config, now=NOW)
     assert (report.sent, report.failed) == (1, 4)
     assert len(http_server.hits(f"/hook/{secrets[3]}")) == 1  # the post was really made
     assert sorted(e.split(":")[0] for e in report.errors) == [
@@ -236,15 +237,15 @@ def test_webhook_tokens_never_reach_the_log_or_the_report(
     ]
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert "apprise" in logged and "did not accept" in logged  # the log did record them
-    stored = [d.last_error or "" for d in list_deliveries(db, statuses=["failed"])]
+    stored = [d.last_error or "" for d in store.list_deliveries(statuses=["failed"])]
     for secret in secrets:
         assert secret not in logged, secret
         assert not any(secret in e for e in (*report.errors, *stored)), secret
-    db.close()
+    store.close()
 
 
-def notified(db: sqlite_utils.Database) -> list[bool]:
-    rows = db.execute("SELECT notified_at IS NOT NULL FROM health_events ORDER BY id")
+def notified(store: Store) -> list[bool]:
+    rows = store.db.execute("SELECT notified_at IS NOT NULL FROM health_events ORDER BY id")
     return [bool(r[0]) for r in rows]
 
 
@@ -257,32 +258,32 @@ def test_a_digest_that_shows_the_broken_source_leaves_the_alert_nothing_to_repea
     hook = NotifyConfig(url=f"json://{http_server.host}:{http_server.port}/hook", name="ops")
     email = smtp_config(smtp_server.host, smtp_server.port)
     config = make_config(tmp_path, email=email, notify=[hook])
-    db = database(config)
-    sample_items(db)
-    fail_source(db, "pboc", "blocked", "WZWS challenge", 2, NOW - timedelta(hours=3))
+    store = database(config)
+    sample_items(store)
+    fail_source(store, "pboc", "blocked", "WZWS challenge", 2, NOW - timedelta(hours=3))
     smtp_server.stop()  # not accepted: nothing is marked notified
-    assert send_digest(db, config, now=NOW).failed == 1
-    assert notified(db) == [False]
+    assert send_digest(store, config, now=NOW).failed == 1
+    assert notified(store) == [False]
     smtp_server.start()
 
     later = NOW + timedelta(minutes=10)
-    assert send_digest(db, config, now=later).sent == 1
+    assert send_digest(store, config, now=later).sent == 1
     [digest] = smtp_server.messages
     assert "中国人民银行 [pboc]：被拦截" in digest.text
-    assert notified(db) == [True]  # in the transaction that recorded the acceptance
-    alerts = send_alerts(db, config, now=later)
+    assert notified(store) == [True]  # in the transaction that recorded the acceptance
+    alerts = send_alerts(store, config, now=later)
     assert (alerts.sent, alerts.notified) == (0, 1)
     assert len(smtp_server.messages) == 1
     [hit] = http_server.hits("/hook")
     assert "中国人民银行: 已中断" in json.loads(hit.body)["message"]
-    assert send_alerts(db, config, now=later + timedelta(minutes=30)).notified == 0
+    assert send_alerts(store, config, now=later + timedelta(minutes=30)).notified == 0
 
-    ok_source(db, "pboc", later + timedelta(hours=1))
-    recovered = send_alerts(db, config, now=later + timedelta(hours=1))
+    ok_source(store, "pboc", later + timedelta(hours=1))
+    recovered = send_alerts(store, config, now=later + timedelta(hours=1))
     assert (recovered.sent, recovered.notified) == (1, 1)
     assert "已恢复" in str(smtp_server.messages[-1].message["Subject"])
-    assert notified(db) == [True, True] and len(smtp_server.messages) == 2
-    db.close()
+    assert notified(store) == [True, True] and len(smtp_server.messages) == 2
+    store.close()
 
 
 def test_a_reader_without_a_digest_still_gets_the_health_alert(
@@ -291,20 +292,22 @@ def test_a_reader_without_a_digest_still_gets_the_health_alert(
     readers = [Recipient("all@example.com"), Recipient("credit@example.com", topics=("征信",))]
     email = smtp_config(smtp_server.host, smtp_server.port, readers)
     config = make_config(tmp_path, email=email, alerts="off")
-    db = database(config)
-    add_item(db, "sina", "a", "多家银行下调消费贷利率", topics=("利率",), first_seen=NOW)
-    assert send_digest(db, config, now=NOW + timedelta(minutes=1)).sent == 1
-    fail_source(db, "pboc", "error", "HTTP 503", 2, NOW + timedelta(hours=1))
-    add_item(db, "sina", "b", "助贷新规落地", topics=("助贷",), first_seen=NOW + timedelta(hours=2))
+    store = database(config)
+    add_item(store, "sina", "a", "多家银行下调消费贷利率", topics=("利率",), first_seen=NOW)
+    assert send_digest(store, config, now=NOW + timedelta(minutes=1)).sent == 1
+    fail_source(store, "pboc", "error", "HTTP 503", 2, NOW + timedelta(hours=1))
+    add_item(
+        store, "sina", "b", "助贷新规落地", topics=("助贷",), first_seen=NOW + timedelta(hours=2)
+    )
     # only the first reader gets a digest now (the other's quiet digest is not due yet)
-    digest = send_digest(db, config, now=NOW + timedelta(hours=3))
-    assert digest.sent == 1 and notified(db) == [False]
-    alerts = send_alerts(db, config, now=NOW + timedelta(hours=3))
+    digest = send_digest(store, config, now=NOW + timedelta(hours=3))
+    assert digest.sent == 1 and notified(store) == [False]
+    alerts = send_alerts(store, config, now=NOW + timedelta(hours=3))
     assert alerts.sent == 2  # repeated for the first reader rather than lost for the second
     told = [m for m in smtp_server.messages if m.message["X-Lendwatch-Kind"] == "alert"]
     assert sorted(r for m in told for r in m.recipients) == [
         "all@example.com",
         "credit@example.com",
     ]
-    assert notified(db) == [True]
-    db.close()
+    assert notified(store) == [True]
+    store.close()

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlite_utils
 from aiosmtpd.smtp import AuthResult
 
 from pipeline.config import Recipient
 from pipeline.digest import retry_pending, send_digest
-from pipeline.store.deliveries import list_deliveries
+from pipeline.store import Store
 from tests.support.digest_fixtures import (
     NOW,
     add_item,
@@ -31,15 +30,17 @@ from tests.support.digest_fixtures import (
 from tests.support.smtpserver import SMTPTestServer
 
 
-def undigested(db: sqlite_utils.Database) -> int:
-    return int(db.execute("SELECT COUNT(*) FROM items WHERE digested_at IS NULL").fetchone()[0])
+def undigested(store: Store) -> int:
+    return int(
+        store.db.execute("SELECT COUNT(*) FROM items WHERE digested_at IS NULL").fetchone()[0]
+    )
 
 
 def test_digest_sent_once_and_items_marked(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
-    sample_items(db)
-    report = send_digest(db, config, now=NOW)
+    store = database(config)
+    sample_items(store)
+    report = send_digest(store, config, now=NOW)
     assert (report.sent, report.failed, report.stories, report.items) == (1, 0, 5, 6)
     assert len(smtp_server.messages) == 1
     received = smtp_server.messages[0]
@@ -51,15 +52,15 @@ def test_digest_sent_once_and_items_marked(tmp_path: Path, smtp_server: SMTPTest
     assert msg["From"] == "借贷监测 <lendwatch@example.com>"
     assert msg["Message-ID"].endswith("@example.com>")
     assert "借呗暂停新增授信" in received.text
-    assert undigested(db) == 0
-    [record] = list_deliveries(db)
+    assert undigested(store) == 0
+    [record] = store.list_deliveries()
     assert (record.status, record.kind, record.channel) == ("sent", "digest", "smtp")
     assert record.message_id == msg["Message-ID"]
 
-    again = send_digest(db, config, now=NOW + timedelta(days=1))
+    again = send_digest(store, config, now=NOW + timedelta(days=1))
     assert again.nothing_to_report and again.summary() == "Nothing to report, nothing sent."
     assert len(smtp_server.messages) == 1
-    db.close()
+    store.close()
 
 
 def test_each_recipient_gets_their_own_filtered_digest(
@@ -72,9 +73,9 @@ def test_each_recipient_gets_their_own_filtered_digest(
     ]
     email = smtp_config(smtp_server.host, smtp_server.port, recipients)
     config = make_config(tmp_path, email=email)
-    db = database(config)
-    sample_items(db)
-    report = send_digest(db, config, now=NOW)
+    store = database(config)
+    sample_items(store)
+    report = send_digest(store, config, now=NOW)
     assert report.sent == 3
     by_rcpt = {m.recipients[0]: m.text for m in smtp_server.messages}
     assert set(by_rcpt) == {"all@example.com", "credit@example.com", "boss@example.com"}
@@ -84,8 +85,8 @@ def test_each_recipient_gets_their_own_filtered_digest(
     assert "消费贷利率" not in credit and "借呗" not in credit
     boss = by_rcpt["boss@example.com"]
     assert "借呗" in boss and "网络小额贷款" in boss and "征信修复" not in boss
-    assert undigested(db) == 0
-    db.close()
+    assert undigested(store) == 0
+    store.close()
 
 
 def test_refused_recipient_fails_alone_and_is_retried(
@@ -95,94 +96,94 @@ def test_refused_recipient_fails_alone_and_is_retried(
     config = make_config(
         tmp_path, email=smtp_config(smtp_server.host, smtp_server.port, recipients)
     )
-    db = database(config)
-    sample_items(db)
+    store = database(config)
+    sample_items(store)
     smtp_server.reject.add("gone@example.com")
-    report = send_digest(db, config, now=NOW)
+    report = send_digest(store, config, now=NOW)
     assert (report.sent, report.failed) == (1, 1)
     assert "recipient refused: gone@example.com (550 5.1.1 mailbox unavailable)" in report.errors[0]
     assert f"{smtp_server.host}:{smtp_server.port}" in report.errors[0]
     assert [m.recipients for m in smtp_server.messages] == [["ok@example.com"]]
-    assert undigested(db) == 6  # not yet delivered to everyone
-    failed = list_deliveries(db, statuses=["failed"])
+    assert undigested(store) == 6  # not yet delivered to everyone
+    failed = store.list_deliveries(statuses=["failed"])
     assert len(failed) == 1 and failed[0].target == "gone@example.com"
 
     # the next digest run retries the failed one first and repeats nothing to ok@
-    next_run = send_digest(db, config, now=NOW + timedelta(minutes=1))
+    next_run = send_digest(store, config, now=NOW + timedelta(minutes=1))
     assert (next_run.sent, next_run.failed) == (0, 1)
     smtp_server.reject.clear()
-    assert retry_pending(db, config, now=NOW + timedelta(minutes=10)).sent == 0  # backoff
-    retried = retry_pending(db, config, now=NOW + timedelta(minutes=20))
+    assert retry_pending(store, config, now=NOW + timedelta(minutes=10)).sent == 0  # backoff
+    retried = retry_pending(store, config, now=NOW + timedelta(minutes=20))
     assert retried.sent == 1
     assert [m.recipients for m in smtp_server.messages][1] == ["gone@example.com"]
-    assert undigested(db) == 0
-    db.close()
+    assert undigested(store) == 0
+    store.close()
 
 
 def test_smtp_down_then_up_loses_nothing(
     tmp_path: Path, smtp_server: SMTPTestServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
-    sample_items(db)
+    store = database(config)
+    sample_items(store)
     smtp_server.stop()
     with caplog.at_level(logging.ERROR):
-        down = send_digest(db, config, now=NOW)
+        down = send_digest(store, config, now=NOW)
     assert (down.sent, down.failed) == (0, 1)
     where = f"SMTP {smtp_server.host}:{smtp_server.port}: connection refused"
     assert where in down.errors[0] and where in caplog.text
-    assert undigested(db) == 6
-    [record] = list_deliveries(db)
+    assert undigested(store) == 6
+    [record] = store.list_deliveries()
     assert record.status == "failed" and record.attempts == 1 and where in str(record.last_error)
 
     smtp_server.start()
-    early = retry_pending(db, config, now=NOW + timedelta(minutes=2))  # backoff not elapsed
+    early = retry_pending(store, config, now=NOW + timedelta(minutes=2))  # backoff not elapsed
     assert early.sent == 0 and smtp_server.messages == []
-    later = send_digest(db, config, now=NOW + timedelta(minutes=6))  # retries first
+    later = send_digest(store, config, now=NOW + timedelta(minutes=6))  # retries first
     assert later.sent == 1 and len(smtp_server.messages) == 1
     assert "借呗暂停新增授信" in smtp_server.messages[0].text
-    assert undigested(db) == 0
-    assert send_digest(db, config, now=NOW + timedelta(minutes=7)).sent == 0
+    assert undigested(store) == 0
+    assert send_digest(store, config, now=NOW + timedelta(minutes=7)).sent == 0
     assert len(smtp_server.messages) == 1
-    db.close()
+    store.close()
 
 
 def test_backoff_grows_between_failures(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
-    add_item(db, "sina", "1", "助贷新规", severity="low")
+    store = database(config)
+    add_item(store, "sina", "1", "助贷新规", severity="low")
     smtp_server.stop()
-    send_digest(db, config, now=NOW)
-    first = list_deliveries(db)[0]
+    send_digest(store, config, now=NOW)
+    first = store.list_deliveries()[0]
     assert first.next_attempt == NOW + timedelta(minutes=5)
-    retry_pending(db, config, now=first.next_attempt)
-    second = list_deliveries(db)[0]
+    retry_pending(store, config, now=first.next_attempt)
+    second = store.list_deliveries()[0]
     assert second.attempts == 2 and second.next_attempt == NOW + timedelta(minutes=15)
     smtp_server.start()
-    db.close()
+    store.close()
 
 
 def test_crash_after_acceptance_repeats_never_loses(
     tmp_path: Path, smtp_server: SMTPTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
-    sample_items(db)
+    store = database(config)
+    sample_items(store)
 
     def crash(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr("pipeline.digest.deliver.mark_sent", crash)
+    monkeypatch.setattr(store, "mark_sent", crash)
     with pytest.raises(KeyboardInterrupt):
-        send_digest(db, config, now=NOW)
+        send_digest(store, config, now=NOW)
     assert len(smtp_server.messages) == 1  # accepted by the server...
-    assert undigested(db) == 6  # ...but not recorded
+    assert undigested(store) == 6  # ...but not recorded
     monkeypatch.undo()
 
-    report = retry_pending(db, config, now=NOW + timedelta(minutes=1))
+    report = retry_pending(store, config, now=NOW + timedelta(minutes=1))
     assert report.sent == 1 and len(smtp_server.messages) == 2  # repeated, not lost
-    assert undigested(db) == 0
-    db.close()
+    assert undigested(store) == 0
+    store.close()
 
 
 class AuthServer(SMTPTestServer):
@@ -199,23 +200,23 @@ def test_login_and_credential_errors(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with AuthServer(auth=("mailer", "s3cret")) as server:
         email = smtp_config(server.host, server.port, username="mailer")
         config = make_config(tmp_path, email=email)
-        db = database(config)
-        add_item(db, "sina", "1", "助贷新规", severity="low")
+        store = database(config)
+        add_item(store, "sina", "1", "助贷新规", severity="low")
 
         monkeypatch.delenv("LENDWATCH_SMTP_PASSWORD", raising=False)
-        missing = send_digest(db, config, now=NOW)
+        missing = send_digest(store, config, now=NOW)
         assert "username is set but LENDWATCH_SMTP_PASSWORD is empty" in missing.errors[0]
 
         monkeypatch.setenv("LENDWATCH_SMTP_PASSWORD", "wrong")
-        bad = retry_pending(db, config, now=NOW + timedelta(hours=1))
+        bad = retry_pending(store, config, now=NOW + timedelta(hours=1))
         assert bad.failed == 1
         assert "login as 'mailer' refused (535" in bad.errors[0]
         assert "wrong" not in bad.errors[0]
 
         monkeypatch.setenv("LENDWATCH_SMTP_PASSWORD", "s3cret")
-        good = retry_pending(db, config, now=NOW + timedelta(hours=2))
+        good = retry_pending(store, config, now=NOW + timedelta(hours=2))
         assert good.sent == 1 and len(server.messages) == 1
-        db.close()
+        store.close()
 
 
 @pytest.mark.parametrize(
@@ -227,21 +228,21 @@ def test_tls_errors_are_named(
 ) -> None:
     email = smtp_config(smtp_server.host, smtp_server.port, security=security)
     config = make_config(tmp_path, email=email)
-    db = database(config)
-    add_item(db, "sina", "1", "助贷新规", severity="low")
-    report = send_digest(db, config, now=NOW)
+    store = database(config)
+    add_item(store, "sina", "1", "助贷新规", severity="low")
+    report = send_digest(store, config, now=NOW)
     assert report.failed == 1
     assert f"SMTP {smtp_server.host}:{smtp_server.port}: {expected}" in report.errors[0]
-    assert undigested(db) == 1
-    db.close()
+    assert undigested(store) == 1
+    store.close()
 
 
 def test_outbox_without_email(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = make_config(tmp_path)
-    db = database(config)
-    sample_items(db)
+    store = database(config)
+    sample_items(store)
     with caplog.at_level(logging.INFO):
-        report = send_digest(db, config, now=NOW)
+        report = send_digest(store, config, now=NOW)
     assert (report.written, report.sent) == (1, 0)
     eml, html = report.paths
     assert eml.parent == config.settings.outbox_dir
@@ -250,22 +251,22 @@ def test_outbox_without_email(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     for path in (eml, html):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "借呗暂停新增授信" in html.read_text(encoding="utf-8")
-    assert undigested(db) == 0
-    assert send_digest(db, config, now=NOW).summary() == "Nothing to report, nothing sent."
+    assert undigested(store) == 0
+    assert send_digest(store, config, now=NOW).summary() == "Nothing to report, nothing sent."
     assert len(list(config.settings.outbox_dir.iterdir())) == 2
-    db.close()
+    store.close()
 
 
 def test_dry_run_marks_nothing(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
-    db = database(config)
-    sample_items(db)
-    report = send_digest(db, config, now=NOW, dry_run=True)
+    store = database(config)
+    sample_items(store)
+    report = send_digest(store, config, now=NOW, dry_run=True)
     assert report.dry_run and report.sent == 0 and smtp_server.messages == []
     assert report.preview is not None and report.preview.name.startswith("preview-digest-")
     assert {p.suffix for p in report.paths} == {".eml", ".html"}
-    assert undigested(db) == 6 and list_deliveries(db) == []
-    db.close()
+    assert undigested(store) == 6 and store.list_deliveries() == []
+    store.close()
 
 
 def test_quiet_digest_only_when_asked_or_a_source_is_broken(
@@ -273,23 +274,23 @@ def test_quiet_digest_only_when_asked_or_a_source_is_broken(
 ) -> None:
     email = smtp_config(smtp_server.host, smtp_server.port)
     quiet = make_config(tmp_path, email=email)
-    db = database(quiet)
-    assert send_digest(db, quiet, now=NOW).nothing_to_report
+    store = database(quiet)
+    assert send_digest(store, quiet, now=NOW).nothing_to_report
     assert smtp_server.messages == []
 
     asked = make_config(tmp_path, email=email, send_empty=True)
-    assert send_digest(db, asked, now=NOW).sent == 1
+    assert send_digest(store, asked, now=NOW).sent == 1
     msg = smtp_server.messages[-1].message
     assert msg["Subject"] == "【借贷监测】11月28日：无新动态"
     assert "今日没有新的相关动态，所有数据源运行正常" in smtp_server.messages[-1].text
 
-    fail_source(db, "pboc", "blocked", "challenge page", 2, NOW - timedelta(hours=3))
-    assert send_digest(db, quiet, now=NOW + timedelta(days=1)).sent == 1
+    fail_source(store, "pboc", "blocked", "challenge page", 2, NOW - timedelta(hours=3))
+    assert send_digest(store, quiet, now=NOW + timedelta(days=1)).sent == 1
     received = smtp_server.messages[-1]
     assert received.message["Subject"] == "【借贷监测】11月29日：无新动态，1个数据源异常"
     assert "中国人民银行 [pboc]：被拦截" in received.text
     # a cron job running every 30 minutes does not repeat the quiet digest every run
-    assert send_digest(db, quiet, now=NOW + timedelta(days=1, minutes=30)).sent == 0
-    assert send_digest(db, asked, now=NOW + timedelta(days=1, hours=2)).sent == 0
-    assert send_digest(db, quiet, now=NOW + timedelta(days=2)).sent == 1
-    db.close()
+    assert send_digest(store, quiet, now=NOW + timedelta(days=1, minutes=30)).sent == 0
+    assert send_digest(store, asked, now=NOW + timedelta(days=1, hours=2)).sent == 0
+    assert send_digest(store, quiet, now=NOW + timedelta(days=2)).sent == 1
+    store.close()

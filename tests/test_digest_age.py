@@ -51,12 +51,12 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
 ) -> None:
     config = load_config(write(tmp_path, smtp_server))
     assert config.digest.max_age_days == 14  # the default
-    db = database(config)
+    store = database(config)
     # the first fetch of the PBOC list page: 2017-2020 notices, one new notice, one undated
     seen = NOW - timedelta(hours=1)
     archive = [
         add_item(
-            db,
+            store,
             "pboc",
             f"archive-{n}",
             f"中国人民银行关于规范第{n}批网络小额贷款业务的通知",
@@ -68,7 +68,7 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
         for n in range(20)
     ]
     add_item(
-        db,
+        store,
         "pboc",
         "new",
         "中国人民银行关于加强助贷业务管理的通知",
@@ -78,7 +78,7 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
         first_seen=seen,
     )
     add_item(
-        db,
+        store,
         "pboc",
         "undated",
         "征信业务常见问题解答",
@@ -88,24 +88,24 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
         first_seen=seen,
     )
 
-    alerts = send_alerts(db, config, now=NOW)
+    alerts = send_alerts(store, config, now=NOW)
     assert (alerts.sent, alerts.stories) == (1, 1)
     assert "加强助贷业务管理" in smtp_server.messages[0].text
 
-    digest = send_digest(db, config, now=NOW)
+    digest = send_digest(store, config, now=NOW)
     assert (digest.sent, digest.stories) == (1, 2)
     assert len(smtp_server.messages) == 2
     text = smtp_server.messages[1].text
     assert "加强助贷业务管理" in text and "征信业务常见问题解答" in text
     assert "网络小额贷款业务" not in text and "1 条重要，1 条相关" in text
     # the archive is handled (never offered again) without any message carrying it
-    rows = db.execute(
+    rows = store.db.execute(
         "SELECT COUNT(*) FROM items WHERE id IN ({}) AND digested_at IS NOT NULL"
         " AND alerted_at IS NULL".format(",".join("?" * len(archive))),
         archive,
     ).fetchone()
     assert rows[0] == len(archive)
-    carried = db.execute(
+    carried = store.db.execute(
         "SELECT COUNT(*) FROM delivery_items WHERE item_id IN ({})".format(
             ",".join("?" * len(archive))
         ),
@@ -117,7 +117,7 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
     later = NOW + timedelta(days=1)
     for guid, days in (("late-10", 10), ("late-20", 20)):
         add_item(
-            db,
+            store,
             "pboc",
             guid,
             f"中国人民银行关于网络借贷信息中介{guid}的通知",
@@ -126,20 +126,20 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
             published=later - timedelta(days=days, hours=2),
             first_seen=later - timedelta(hours=1),
         )
-    assert send_alerts(db, config, now=later).stories == 1
+    assert send_alerts(store, config, now=later).stories == 1
     assert "late-10" in smtp_server.messages[2].text
-    assert send_digest(db, config, now=later + timedelta(hours=1)).stories == 1
+    assert send_digest(store, config, now=later + timedelta(hours=1)).stories == 1
     text = smtp_server.messages[3].text
     assert "late-10" in text and "late-20" not in text
-    db.close()
+    store.close()
 
 
 def test_max_age_days_is_configurable(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = load_config(write(tmp_path, smtp_server, "max_age_days = 30"))
     assert config.digest.max_age_days == 30
-    db = database(config)
+    store = database(config)
     add_item(
-        db,
+        store,
         "pboc",
         "late-20",
         "中国人民银行关于网络借贷信息中介机构的通知",
@@ -148,8 +148,8 @@ def test_max_age_days_is_configurable(tmp_path: Path, smtp_server: SMTPTestServe
         published=NOW - timedelta(days=20),
         first_seen=NOW - timedelta(hours=1),
     )
-    assert send_digest(db, config, now=NOW).stories == 1
-    db.close()
+    assert send_digest(store, config, now=NOW).stories == 1
+    store.close()
     for bad in ("max_age_days = 0", 'max_age_days = "14"'):
         with pytest.raises(ConfigError, match="max_age_days"):
             load_config(write(tmp_path, smtp_server, bad))

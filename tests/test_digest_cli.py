@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pipeline.cli.digest_cmds import deliveries, digest
 from pipeline.config import load_config
-from pipeline.store import open_db
+from pipeline.store import Store
 from tests.support.digest_fixtures import add_item, sample_items
 from tests.support.smtpserver import SMTPTestServer
 
@@ -60,9 +60,9 @@ recipients = ["risk@example.com"]
 """
     path = tmp_path / "sources.toml"
     path.write_text(text, encoding="utf-8")
-    db = open_db(load_config(path).settings.db_path)
-    sample_items(db)
-    db.close()
+    store = Store.open(load_config(path).settings.db_path)
+    sample_items(store)
+    store.close()
     return path
 
 
@@ -72,11 +72,13 @@ def invoke(config: Path, command: click.Command, *args: str) -> tuple[int, str, 
 
 
 def undigested(config: Path) -> int:
-    db = open_db(load_config(config).settings.db_path)
+    store = Store.open(load_config(config).settings.db_path)
     try:
-        return int(db.execute("SELECT COUNT(*) FROM items WHERE digested_at IS NULL").fetchone()[0])
+        return int(
+            store.db.execute("SELECT COUNT(*) FROM items WHERE digested_at IS NULL").fetchone()[0]
+        )
     finally:
-        db.close()
+        store.close()
 
 
 def test_preview_prints_the_html_path_and_marks_nothing(tmp_path: Path) -> None:
@@ -128,9 +130,9 @@ def test_smtp_down_exits_1_and_keeps_items(tmp_path: Path, smtp_server: SMTPTest
 
 def test_deliveries_retry(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
     config = write_config(tmp_path, smtp_server)
-    db = open_db(load_config(config).settings.db_path)
-    add_item(db, "sina", "x", "助贷新规", severity="low")
-    db.close()
+    store = Store.open(load_config(config).settings.db_path)
+    add_item(store, "sina", "x", "助贷新规", severity="low")
+    store.close()
     code, out, _ = invoke(config, deliveries, "--retry")
     assert code == 0 and "Nothing to report" in out
 

@@ -9,8 +9,8 @@ from tests.support.digest_fixtures import database, make_config, sample_items
 
 def test_sample_items_are_stored_and_flagged(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    db = database(config)
-    ids = sample_items(db)
-    rows = db.execute("SELECT COUNT(*) FROM items WHERE flagged = 1").fetchone()
+    store = database(config)
+    ids = sample_items(store)
+    rows = store.db.execute("SELECT COUNT(*) FROM items WHERE flagged = 1").fetchone()
     assert rows[0] == len(ids) == 6
-    db.close()
+    store.close()

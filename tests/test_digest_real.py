@@ -16,14 +16,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from pipeline.classify import Classifier
 from pipeline.digest import send_digest
 from pipeline.digest.labels import TOPICS, topic_label
 from pipeline.digest.views import Viewer
 from pipeline.models import Item, Match, Verdict
-from pipeline.store import iter_items, save_items, save_verdicts
+from pipeline.store import Store
 from tests.support.digest_fixtures import CST, NOW, SOURCES, database, make_config, ok_source
 from tests.support.golden import check_golden, parse, parts
 
@@ -69,29 +68,29 @@ ITEMS = (
 )
 
 
-def classified_items(db: sqlite_utils.Database) -> None:
+def classified_items(store: Store) -> None:
     classifier = Classifier.from_file(RULES)
     sources = {s.id: s for s in REAL_SOURCES}
     for source_id, guid, title, summary, hours in ITEMS:
         published = None if hours is None else MIDNIGHT - timedelta(hours=hours)
         item = Item(source_id, guid, title, f"https://example.cn/{source_id}/{guid}.html", summary)
         item = replace(item, published=published)
-        save_items(db, [item], now=NOW - timedelta(hours=2))
+        store.save_items([item], now=NOW - timedelta(hours=2))
         source = sources[source_id]
         verdict = classifier.classify(
             title, summary, issuer=source.issuer, authority=source.authority
         )
-        save_verdicts(db, [(item.id, verdict)])
+        store.save_verdicts([(item.id, verdict)])
 
 
 def real_digest(tmp_path: Path, language: str) -> EmailMessage:
     config = make_config(tmp_path, language=language, sources=REAL_SOURCES)
-    db = database(config)
-    classified_items(db)
+    store = database(config)
+    classified_items(store)
     for source in REAL_SOURCES:
-        ok_source(db, source.id, NOW - timedelta(hours=1))
-    report = send_digest(db, config, now=NOW, dry_run=True)
-    db.close()
+        ok_source(store, source.id, NOW - timedelta(hours=1))
+    report = send_digest(store, config, now=NOW, dry_run=True)
+    store.close()
     return parse(next(p for p in report.paths if p.suffix == ".eml"))
 
 
@@ -163,10 +162,10 @@ def test_reason_names_document_type_and_action_from_match_kinds(
     parsing the explanation's severity line (the action 暂停 is one of the matched terms already,
     so it is not repeated)."""
     config = make_config(tmp_path, language=language)
-    db = database(config)
+    store = database(config)
     title = "关于暂停借呗新增授信的公告"
     item = Item("pboc", "x", title, "https://example.cn/x.html")
-    save_items(db, [item], now=NOW)
+    store.save_items([item], now=NOW)
     matches = (
         Match("借呗", "title", 4, 6, "platform-change", "platform-change", "products"),
         Match("暂停", "title", 2, 4, "platform-change", "platform-change", "product-events"),
@@ -177,7 +176,7 @@ def test_reason_names_document_type_and_action_from_match_kinds(
     verdict = Verdict(
         True, "high", 10.5, ("platform-change",), matches, explanation, "中国人民银行"
     )
-    save_verdicts(db, [(item.id, verdict)])
-    [stored] = iter_items(db)
+    store.save_verdicts([(item.id, verdict)])
+    [stored] = store.iter_items()
     assert Viewer(config).reason(stored) == expected
-    db.close()
+    store.close()

@@ -17,7 +17,6 @@ import pytest
 from pipeline.digest import send_alerts, send_digest
 from pipeline.digest.cluster import cluster, doc_key
 from pipeline.digest.views import clean, safe_url
-from pipeline.store import iter_items
 from tests.support.digest_fixtures import (
     NOW,
     add_item,
@@ -32,14 +31,14 @@ from tests.support.golden import check_golden, normalized_headers, parse, parts
 
 def sample_digest(tmp_path: Path, language: str) -> EmailMessage:
     config = make_config(tmp_path, language=language)
-    db = database(config)
-    sample_items(db)
+    store = database(config)
+    sample_items(store)
     for sid in ("nfra", "nifa", "sina", "yicai"):
-        ok_source(db, sid, NOW - timedelta(hours=1))
+        ok_source(store, sid, NOW - timedelta(hours=1))
     reason = "anti-bot challenge page (请开启JavaScript)"
-    fail_source(db, "pboc", "blocked", reason, 3, NOW - timedelta(days=2))
-    report = send_digest(db, config, now=NOW, dry_run=True)
-    db.close()
+    fail_source(store, "pboc", "blocked", reason, 3, NOW - timedelta(days=2))
+    report = send_digest(store, config, now=NOW, dry_run=True)
+    store.close()
     eml = next(p for p in report.paths if p.suffix == ".eml")
     return parse(eml)
 
@@ -96,9 +95,9 @@ HOSTILE = (
 
 def test_hostile_item_text_is_escaped_and_truncated(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    db = database(config)
+    store = database(config)
     add_item(
-        db,
+        store,
         "sina",
         "evil",
         HOSTILE,
@@ -110,8 +109,8 @@ def test_hostile_item_text_is_escaped_and_truncated(tmp_path: Path) -> None:
         authority="<svg onload=alert(3)>",
         terms=("助贷",),
     )
-    add_item(db, "yicai", "ok", "正常标题", severity="low", url='https://ok.example/a?b=1&c="2"')
-    report = send_digest(db, config, now=NOW, dry_run=True)
+    add_item(store, "yicai", "ok", "正常标题", severity="low", url='https://ok.example/a?b=1&c="2"')
+    report = send_digest(store, config, now=NOW, dry_run=True)
     raw = next(p for p in report.paths if p.suffix == ".eml").read_bytes()
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
@@ -127,13 +126,13 @@ def test_hostile_item_text_is_escaped_and_truncated(tmp_path: Path) -> None:
     assert max(len(line) for line in text.splitlines()) < 400
     assert len(html) < 20_000
     # the alert subject carries the title: one line, cut short
-    send_alerts(db, config, now=NOW)
+    send_alerts(store, config, now=NOW)
     alert = next(config.settings.outbox_dir.glob("alert-*.eml"))
     amsg = parse(alert)
     subject = str(amsg["Subject"])
     assert "\n" not in subject and "\r" not in subject and len(subject) < 100
     assert amsg["Bcc"] is None
-    db.close()
+    store.close()
 
 
 def test_clean_and_safe_url() -> None:
@@ -152,18 +151,22 @@ def test_doc_number_spellings_are_one_number() -> None:
 
 def test_clustering_reprints_and_separating_different_numbers(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    db = database(config)
+    store = database(config)
     same = "中国人民银行关于加强个人征信业务管理的通知"
-    add_item(db, "sina", "1", f"转载：{same}", severity="medium", summary="全文如下")
-    add_item(db, "pboc", "2", same, severity="high", summary="为规范征信业务")
-    add_item(db, "yicai", "3", f"【快讯】{same}", severity="medium", summary="央行发布")
+    add_item(store, "sina", "1", f"转载：{same}", severity="medium", summary="全文如下")
+    add_item(store, "pboc", "2", same, severity="high", summary="为规范征信业务")
+    add_item(store, "yicai", "3", f"【快讯】{same}", severity="medium", summary="央行发布")
     # same wording, different document numbers: two different notices
-    add_item(db, "nfra", "4", "关于公布第一批网络小贷名单的公告", doc_numbers=("公告〔2026〕1号",))
-    add_item(db, "nfra", "5", "关于公布第二批网络小贷名单的公告", doc_numbers=("公告〔2026〕2号",))
+    add_item(
+        store, "nfra", "4", "关于公布第一批网络小贷名单的公告", doc_numbers=("公告〔2026〕1号",)
+    )
+    add_item(
+        store, "nfra", "5", "关于公布第二批网络小贷名单的公告", doc_numbers=("公告〔2026〕2号",)
+    )
     # different title, same document number: one story
-    add_item(db, "nifa", "6", "协会解读：第二批名单发布", doc_numbers=("公告[2026]2号",))
-    add_item(db, "yicai", "7", "借呗暂停新增授信", severity="high")
-    items = list(iter_items(db))
+    add_item(store, "nifa", "6", "协会解读：第二批名单发布", doc_numbers=("公告[2026]2号",))
+    add_item(store, "yicai", "7", "借呗暂停新增授信", severity="high")
+    items = list(store.iter_items())
     authority = {s.id: s.authority for s in config.sources}
     stories = cluster(items, lambda sid: authority[sid])
     groups = sorted(sorted(i.guid for i in s.items) for s in stories)
@@ -172,33 +175,33 @@ def test_clustering_reprints_and_separating_different_numbers(tmp_path: Path) ->
     assert reprinted.lead.source_id == "pboc"  # regulator before media
     numbered = next(s for s in stories if len(s.items) == 2)
     assert numbered.lead.source_id == "nfra"  # regulator before association
-    db.close()
+    store.close()
 
 
 def test_carry_over_beyond_max_items(tmp_path: Path) -> None:
     config = make_config(tmp_path, max_items=2)
-    db = database(config)
+    store = database(config)
     for n in range(4):
         title = f"第{n}条完全不同的标题内容{'甲乙丙丁'[n] * 6}"
-        add_item(db, "sina", f"m{n}", title, severity="low")
-    report = send_digest(db, config, now=NOW)
+        add_item(store, "sina", f"m{n}", title, severity="low")
+    report = send_digest(store, config, now=NOW)
     assert report.stories == 2 and report.written == 1
     text, _ = parts(parse(report.paths[0]))
     assert "另有 2 条将在下一期列出" in text
-    again = send_digest(db, config, now=NOW + timedelta(days=1))
+    again = send_digest(store, config, now=NOW + timedelta(days=1))
     assert again.stories == 2
-    db.close()
+    store.close()
 
 
 def test_alert_matches_golden(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    db = database(config)
-    sample_items(db)
+    store = database(config)
+    sample_items(store)
     fail_source(
-        db, "pboc", "blocked", "WZWS challenge (请开启JavaScript)", 2, NOW - timedelta(hours=3)
+        store, "pboc", "blocked", "WZWS challenge (请开启JavaScript)", 2, NOW - timedelta(hours=3)
     )
-    report = send_alerts(db, config, now=NOW)
-    db.close()
+    report = send_alerts(store, config, now=NOW)
+    store.close()
     assert (report.written, report.stories, report.events) == (1, 2, 1)
     msg = parse(report.paths[0])
     text, html = parts(msg)

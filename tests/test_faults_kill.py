@@ -170,22 +170,22 @@ def test_crash_between_storing_and_classifying_loses_nothing(
     stored but never classified (a later run sees them as unchanged and would never flag them)."""
     from pipeline.config import load_config
     from pipeline.run import run_cycle
-    from pipeline.store import open_db
+    from pipeline.store import Store
 
     http_server.routes["/a.xml"] = good_route("a")
     config = load_config(write_config(tmp_path, [Src("a", http_server.url("/a.xml"))], smtp_server))
-    db = open_db(config.settings.db_path)
+    store = Store.open(config.settings.db_path)
     try:
         with pytest.raises(RuntimeError, match="killed while classifying"):
-            run_cycle(config, db, classifier=DiesMidClassification())  # type: ignore[arg-type]
-        unclassified = db.execute("SELECT COUNT(*) FROM items WHERE classified_at IS NULL")
+            run_cycle(config, store, classifier=DiesMidClassification())  # type: ignore[arg-type]
+        unclassified = store.db.execute("SELECT COUNT(*) FROM items WHERE classified_at IS NULL")
         assert unclassified.fetchone() == (0,), "items stored without their verdicts"
 
-        run_cycle(config, db)
-        flagged = [r[0] for r in db.execute("SELECT title FROM items WHERE flagged = 1")]
+        run_cycle(config, store)
+        flagged = [r[0] for r in store.db.execute("SELECT title FROM items WHERE flagged = 1")]
         assert flagged == [mailed_for("a")]
     finally:
-        db.close()
+        store.close()
     ran = lendwatch(config.path, "run")
     assert ran.returncode == 0, ran.stderr
     assert len(smtp_server.messages) == 1

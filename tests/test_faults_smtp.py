@@ -14,8 +14,8 @@ import pytest
 from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 
+from pipeline import db as sqlite_helpers
 from pipeline.cli import cli
-from pipeline.store import schema
 from tests.support.harness import (
     Src,
     clean_env,
@@ -216,7 +216,7 @@ def test_database_locked_beyond_the_busy_timeout(
     runner = CliRunner()
     args = ["--config", str(config)]
     assert runner.invoke(cli, [*args, "status"], env=clean_env()).exit_code == 0
-    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(sqlite_helpers, "BUSY_TIMEOUT_MS", 200)
 
     writer = WriterHoldingLock(db)
     try:
@@ -228,7 +228,7 @@ def test_database_locked_beyond_the_busy_timeout(
     assert stored_titles(db) == []
     assert db_rows(db, "PRAGMA integrity_check") == [("ok",)]
 
-    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 10_000)
+    monkeypatch.setattr(sqlite_helpers, "BUSY_TIMEOUT_MS", 10_000)
     result = lendwatch(config, "run")
     assert result.returncode == 0, result.stderr
     assert sorted(stored_titles(db)) == sorted(titles_for("a")), "nothing lost"

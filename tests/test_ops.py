@@ -16,7 +16,7 @@ from pipeline.cli import cli
 from pipeline.config import Config, load_config
 from pipeline.lock import DataDirLock
 from pipeline.models import Item
-from pipeline.store import open_db, save_items
+from pipeline.store import Store
 from tests.support.harness import Src, clean_env, write_config
 
 ITEMS = (
@@ -55,12 +55,12 @@ def invoke(config: Config, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--config", str(config.path), *args], env=clean_env())
 
 
-def store(config: Config, now: datetime | None = None) -> None:
-    db = open_db(config.settings.db_path)
+def save(config: Config, now: datetime | None = None) -> None:
+    store = Store.open(config.settings.db_path)
     try:
-        save_items(db, ITEMS, now=now)
+        store.save_items(ITEMS, now=now)
     finally:
-        db.close()
+        store.close()
 
 
 def test_status_on_a_fresh_install(config: Config) -> None:
@@ -94,7 +94,7 @@ def test_daemon_refuses_a_held_data_directory(config: Config) -> None:
 
 
 def test_search_chinese_with_highlighted_snippets(config: Config) -> None:
-    store(config)
+    save(config)
     short = invoke(config, "search", "借呗")  # two characters: below the trigram size
     assert short.exit_code == 0, short.output
     assert "关于暂停借呗新增授信的公告" in short.output
@@ -118,7 +118,7 @@ def test_search_chinese_with_highlighted_snippets(config: Config) -> None:
 
 
 def test_backup_is_a_consistent_private_copy(config: Config, tmp_path: Path) -> None:
-    store(config)
+    save(config)
     target = tmp_path / "backups"
     result = invoke(config, "backup", f"{target}/")
     assert result.exit_code == 0, result.output
@@ -142,14 +142,14 @@ def test_backup_is_a_consistent_private_copy(config: Config, tmp_path: Path) -> 
 
 
 def test_prune_drops_old_bodies_and_keeps_titles(config: Config) -> None:
-    store(config, now=datetime.now(UTC) - timedelta(days=400))
+    save(config, now=datetime.now(UTC) - timedelta(days=400))
     result = invoke(config, "prune")  # retention_days defaults to 180
     assert result.exit_code == 0, result.output
     assert "pruned the bodies of 3 items older than 180 days" in result.output
-    db = open_db(config.settings.db_path)
+    store = Store.open(config.settings.db_path)
     try:
-        rows = list(db.execute("SELECT title, body FROM items"))
+        rows = list(store.db.execute("SELECT title, body FROM items"))
     finally:
-        db.close()
+        store.close()
     assert len(rows) == 3 and all(body == "" for _, body in rows)
     assert "1 result" in invoke(config, "search", "网络小额贷款").output  # titles still found

@@ -12,8 +12,7 @@ from pipeline.errors import StoreError
 from pipeline.fetch.http import DEFAULT_POLICY
 from pipeline.models import Source
 from pipeline.run import load_classifier, run_cycle
-from pipeline.store import iter_items, open_db
-from pipeline.store.sources import source_states
+from pipeline.store import Store
 from tests.support.httpserver import HTTPTestServer, Route
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,9 +36,9 @@ def config(tmp_path: Path, http: HTTPTestServer, n: int) -> Config:
 
 
 def stored(db_path: Path) -> list[tuple[str, str | None, bool, str | None]]:
-    db = open_db(db_path)
-    rows = sorted((i.title, i.url, i.flagged, i.severity) for i in iter_items(db))
-    db.close()
+    store = Store.open(db_path)
+    rows = sorted((i.title, i.url, i.flagged, i.severity) for i in store.iter_items())
+    store.close()
     return rows
 
 
@@ -52,9 +51,9 @@ def test_parsing_in_a_worker_process_stores_the_same(
     pooled_cfg = replace(cfg, settings=replace(cfg.settings, data_dir=tmp_path / "pooled"))
     pooled = replace(DEFAULT_POLICY, parse_processes=1, offload_all=True)
     for c, policy in ((inline_cfg, DEFAULT_POLICY), (pooled_cfg, pooled)):
-        db = open_db(c.settings.db_path)
-        report = run_cycle(c, db, classifier=classifier, policy=policy)
-        db.close()
+        store = Store.open(c.settings.db_path)
+        report = run_cycle(c, store, classifier=classifier, policy=policy)
+        store.close()
         assert report.new_items == 6 and report.flagged_items == 3 and not report.failed
     rows = stored(inline_cfg.settings.db_path)
     assert rows == stored(pooled_cfg.settings.db_path)
@@ -65,10 +64,10 @@ def test_second_cycle_is_all_304_and_stores_nothing(
     tmp_path: Path, http_server: HTTPTestServer
 ) -> None:
     cfg = config(tmp_path, http_server, 4)
-    db = open_db(cfg.settings.db_path)
-    first = run_cycle(cfg, db)
-    second = run_cycle(cfg, db)
-    db.close()
+    store = Store.open(cfg.settings.db_path)
+    first = run_cycle(cfg, store)
+    second = run_cycle(cfg, store)
+    store.close()
     assert first.new_items == 8 and [s.status for s in first.sources] == ["ok"] * 4
     assert all(s.not_modified for s in second.sources) and second.new_items == 0
     assert [s.source_id for s in second.sources] == ["f0", "f1", "f2", "f3"]  # config order
@@ -78,16 +77,16 @@ def test_a_failing_database_fails_the_cycle_without_blaming_the_sources(
     tmp_path: Path, http_server: HTTPTestServer
 ) -> None:
     cfg = config(tmp_path, http_server, 2)
-    db = open_db(cfg.settings.db_path)
-    db.execute("PRAGMA query_only = 1")  # every write fails, as on a full or read-only disk
+    store = Store.open(cfg.settings.db_path)
+    store.db.execute("PRAGMA query_only = 1")  # every write fails, as on a full or read-only disk
     with pytest.raises(StoreError, match=r"lendwatch\.db: cannot store the items of f\d: .*"):
-        run_cycle(cfg, db)
-    assert list(iter_items(db)) == []
+        run_cycle(cfg, store)
+    assert list(store.iter_items()) == []
     # nothing was committed against the sources: no failure counted, no validators kept
-    assert source_states(db) == {}
-    db.execute("PRAGMA query_only = 0")
-    again = run_cycle(cfg, db)
+    assert store.source_states() == {}
+    store.db.execute("PRAGMA query_only = 0")
+    again = run_cycle(cfg, store)
     assert (
         again.new_items == 4 and not again.failed and not any(s.not_modified for s in again.sources)
     )
-    db.close()
+    store.close()

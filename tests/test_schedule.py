@@ -23,9 +23,8 @@ from pipeline.jobs import (
 )
 from pipeline.models import Source
 from pipeline.run import run_cycle
-from pipeline.schedule import NEXT_RUN_PREFIX, Daemon
-from pipeline.store import open_db
-from pipeline.store.meta import DIGEST_LAST_SLOT, PRUNE_LAST, get_time, set_time
+from pipeline.schedule import Daemon
+from pipeline.store import DIGEST_LAST_SLOT, NEXT_RUN_PREFIX, PRUNE_LAST, Store
 from tests.support.harness import (
     WAIT,
     Src,
@@ -90,27 +89,27 @@ def test_missed_digest_is_sent_once(
     tmp_path: Path, http_server: HTTPTestServer, smtp_server: SMTPTestServer
 ) -> None:
     config = _config(tmp_path, http_server, smtp_server)
-    db = open_db(config.settings.db_path)
+    store = Store.open(config.settings.db_path)
     try:
-        run_cycle(config, db)
+        run_cycle(config, store)
         now = datetime.now(UTC)
-        assert missed_digest(db, config, now) is None, "a fresh install has missed nothing"
+        assert missed_digest(store, config, now) is None, "a fresh install has missed nothing"
 
-        set_time(db, DIGEST_LAST_SLOT, now - timedelta(days=3))  # the daemon was down
+        store.set_time(DIGEST_LAST_SLOT, now - timedelta(days=3))  # the daemon was down
         slot = latest_slot(config.digest.at, config.settings.tz, now)
-        assert missed_digest(db, config, now) == slot
-        assert digest_job(config, db, now, catch_up=True) is True
+        assert missed_digest(store, config, now) == slot
+        assert digest_job(config, store, now, catch_up=True) is True
         assert len(smtp_server.messages) == 1
         text = mail_text(smtp_server.messages[0])
         assert mailed_for("a") in text and mailed_for("b") in text
-        assert get_time(db, DIGEST_LAST_SLOT) == slot
+        assert store.get_time(DIGEST_LAST_SLOT) == slot
 
         # once: neither a second start nor the cron job for the same slot sends it again
-        assert digest_job(config, db, now, catch_up=True) is False
-        assert digest_job(config, db, now, catch_up=False) is False
+        assert digest_job(config, store, now, catch_up=True) is False
+        assert digest_job(config, store, now, catch_up=False) is False
         assert len(smtp_server.messages) == 1
     finally:
-        db.close()
+        store.close()
 
 
 def _fetch_log(db: Path, sid: str) -> list[tuple[object, ...]]:
@@ -150,13 +149,13 @@ def test_daemon_fetches_at_start_and_on_interval_then_stops_cleanly(
     # alerts went out once for the high-severity items, not again on later cycles
     alerts = [m for m in smtp_server.messages if m.message["X-Lendwatch-Kind"] == "alert"]
     assert len(alerts) == 1
-    conn = open_db(db)
+    store = Store.open(db)
     try:
-        assert get_time(conn, NEXT_RUN_PREFIX + fetch_job_id(1)) is not None
-        assert get_time(conn, NEXT_RUN_PREFIX + "digest") is not None
-        assert get_time(conn, PRUNE_LAST) is not None, "retention ran at start"
+        assert store.get_time(NEXT_RUN_PREFIX + fetch_job_id(1)) is not None
+        assert store.get_time(NEXT_RUN_PREFIX + "digest") is not None
+        assert store.get_time(PRUNE_LAST) is not None, "retention ran at start"
     finally:
-        conn.close()
+        store.close()
     lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.run"]
     assert any(line.startswith("a: ok") for line in lines)
     assert any("daemon started" in r.getMessage() for r in caplog.records)

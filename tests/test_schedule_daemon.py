@@ -15,8 +15,7 @@ from typing import IO
 import pytest
 
 from pipeline.lock import DataDirLock
-from pipeline.store import open_db
-from pipeline.store.meta import DIGEST_LAST_SLOT, set_time
+from pipeline.store import DIGEST_LAST_SLOT, Store
 from tests.support.harness import (
     ROOT,
     WAIT,
@@ -163,11 +162,8 @@ def test_daemon_killed_and_restarted(
     assert len(smtp_server.messages) == 1  # the alert for the high-severity items
     assert smtp_server.messages[0].message["X-Lendwatch-Kind"] == "alert"
 
-    conn = open_db(db)  # pretend the daemon had been down over a digest time
-    try:
-        set_time(conn, DIGEST_LAST_SLOT, datetime.now(UTC) - timedelta(days=2))
-    finally:
-        conn.close()
+    with Store.open(db) as store:  # pretend the daemon had been down over a digest time
+        store.set_time(DIGEST_LAST_SLOT, datetime.now(UTC) - timedelta(days=2))
     cycles_before = _cycles(db, "a")
 
     second = DaemonProcess(config, "second")

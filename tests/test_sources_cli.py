@@ -10,8 +10,7 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.config import load_config
 from pipeline.models import SourceReport, SourceResult
-from pipeline.store import open_db
-from pipeline.store.sources import record_result
+from pipeline.store import Store
 from tests.support.httpserver import HTTPTestServer, Route
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
@@ -64,13 +63,13 @@ def test_sources_json_reports_health_from_the_store(tmp_path: Path) -> None:
     assert rows[0]["status"] == "never-fetched" and rows[0]["consecutive_failures"] == 0
     assert rows[0]["last_success"] is None and rows[0]["reason"] == ""
 
-    db = open_db(load_config(cfg).settings.db_path)
+    store = Store.open(load_config(cfg).settings.db_path)
     try:
         failed = SourceResult("safe-news", "blocked", "anti-bot challenge (WZWS)", http_status=200)
         report = SourceReport("safe-news", "blocked", failed.reason, 0, 0, 0, 0, False, 0.1)
-        record_result(db, failed, report)
+        store.record_result(failed, report)
     finally:
-        db.close()
+        store.close()
     code, out, _ = invoke(cfg, "sources", "--json")
     row = json.loads(out.splitlines()[0])
     assert (row["status"], row["reason"], row["consecutive_failures"]) == (

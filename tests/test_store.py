@@ -1,4 +1,4 @@
-"""The store on a real SQLite file: migrations, dedup, edits, verdicts, state, FTS."""
+"""The store's table modules on a real SQLite file: dedup, edits, verdicts, state, FTS."""
 
 from __future__ import annotations
 
@@ -10,9 +10,16 @@ from pathlib import Path
 import pytest
 
 from pipeline.models import Item, SourceReport, SourceResult, Verdict
-from pipeline.store import get_item, iter_items, known_ids, open_db, save_items, save_verdicts
-from pipeline.store.items import prune_bodies, search
-from pipeline.store.schema import migrate
+from pipeline.store.items import (
+    get_item,
+    iter_items,
+    known_ids,
+    prune_bodies,
+    save_items,
+    save_verdicts,
+    search,
+)
+from pipeline.store.schema import migrate, open_db
 from pipeline.store.sources import pending_health_events, record_result, source_state
 
 T0 = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)

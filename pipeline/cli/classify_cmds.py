@@ -18,7 +18,6 @@ from pipeline.cli.common import EXIT_FAILURE, database, fail, load, load_rules
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.models import Source, Verdict
-from pipeline.store import get_item, iter_items, save_verdicts
 
 RULES_OPTION = click.option(
     "--rules",
@@ -240,11 +239,8 @@ def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: 
     """Show why a stored item was or was not flagged (ITEM_ID or a unique prefix)."""
     config = load(ctx)
     classifier = load_rules(rules_path or config.settings.rules)
-    db = database(config)
-    try:
-        item = get_item(db, item_id)
-    finally:
-        db.close()
+    with database(config) as store:
+        item = store.get_item(item_id)
     if item is None:
         fail(f"no item {item_id!r} (or the prefix is ambiguous)", EXIT_FAILURE)
     issuer, kind = _issuer_for(config, item.source_id)
@@ -306,10 +302,9 @@ def reclassify(
     """Re-run the current rules over stored items; store the verdicts and report changes."""
     config = load(ctx)
     classifier = load_rules(rules_path or config.settings.rules)
-    db = database(config)
-    try:
+    with database(config) as store:
         since_utc = since.replace(tzinfo=UTC) if since is not None else None
-        items = list(iter_items(db, flagged_only=flagged_only, since=since_utc))
+        items = list(store.iter_items(flagged_only=flagged_only, since=since_utc))
         verdicts: list[tuple[str, Verdict]] = []
         changes: list[tuple[str, str, str]] = []
         for item in items:
@@ -322,9 +317,7 @@ def reclassify(
             if change:
                 changes.append((item.id, change, item.title))
         if not dry_run:
-            save_verdicts(db, verdicts)
-    finally:
-        db.close()
+            store.save_verdicts(verdicts)
     action = "would change" if dry_run else "changed"
     click.echo(
         f"reclassified {len(items)} item(s) with rules {classifier.version}: "

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-import sqlite_utils
 
 from pipeline.classify import Classifier
 from pipeline.config import Config, load_config
@@ -16,9 +15,8 @@ from pipeline.digest import DeliveryReport
 from pipeline.errors import ConfigError, DeliveryError, LockError, StoreError
 from pipeline.lock import DataDirLock
 from pipeline.logs import attach_file_log
-from pipeline.store import open_db
+from pipeline.store import Store
 
-EXIT_OK = 0
 EXIT_FAILURE = 1  # e.g. a delivery failed; nothing is lost, the next run retries
 EXIT_CONFIG = 2
 EXIT_STORE = 3
@@ -73,19 +71,17 @@ def load_rules(path: Path) -> Classifier:
         raise SystemExit(EXIT_CONFIG) from e
 
 
-def deliver(
-    config: Config, send: Callable[[sqlite_utils.Database], DeliveryReport]
-) -> DeliveryReport:
+def deliver(config: Config, send: Callable[[Store], DeliveryReport]) -> DeliveryReport:
     """Run one delivery step on a fresh connection; map its errors to exit codes."""
-    db = database(config)
+    store = database(config)
     try:
-        return send(db)
+        return send(store)
     except DeliveryError as e:
         fail(f"{e} (nothing marked delivered; retried on the next run)", EXIT_FAILURE)
     except StoreError as e:
         fail(str(e), EXIT_STORE)
     finally:
-        db.close()
+        store.close()
 
 
 def report_failures(report: DeliveryReport) -> None:
@@ -100,8 +96,9 @@ def report_failures(report: DeliveryReport) -> None:
         )
 
 
-def database(config: Config) -> sqlite_utils.Database:
+def database(config: Config) -> Store:
+    """Open the store (migrating it); exit 3 when it cannot be used."""
     try:
-        return open_db(config.settings.db_path)
+        return Store.open(config.settings.db_path)
     except StoreError as e:
         fail(str(e), EXIT_STORE)

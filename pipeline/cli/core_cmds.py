@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-import sqlite_utils
 
 from pipeline.cli.common import (
     EXIT_STORE,
@@ -24,20 +23,20 @@ from pipeline.digest import DeliveryReport, send_alerts, send_digest
 from pipeline.errors import StoreError
 from pipeline.models import RunReport
 from pipeline.run import run_cycle
-from pipeline.store import iter_items
+from pipeline.store import Store
 
 
 def _cycle(config: Config, *, alerts: bool) -> RunReport:
     classifier = load_rules(config.settings.rules)  # before any fetch: broken rules exit 2
-    db = database(config)
+    store = database(config)
     try:
-        report = run_cycle(config, db, classifier=classifier)
+        report = run_cycle(config, store, classifier=classifier)
         if alerts:
-            send_alerts(db, config)
+            send_alerts(store, config)
     except StoreError as e:
         fail(str(e), EXIT_STORE)
     finally:
-        db.close()
+        store.close()
     return report
 
 
@@ -85,10 +84,10 @@ def _run(config: Config) -> None:
     report = _cycle(config, alerts=False)
     click.echo(_summary(report))
 
-    def digest_then_health(db: sqlite_utils.Database) -> DeliveryReport:
-        delivery = send_digest(db, config)
+    def digest_then_health(store: Store) -> DeliveryReport:
+        delivery = send_digest(store, config)
         if delivery.ok:  # items are digested now: this only tells of source-health changes
-            delivery = delivery.merge(send_alerts(db, config))
+            delivery = delivery.merge(send_alerts(store, config))
         return delivery
 
     delivery = deliver(config, digest_then_health)
@@ -108,13 +107,10 @@ def _run(config: Config) -> None:
 def export_(ctx: click.Context, flagged: bool, since: datetime | None) -> None:
     """Print stored items as JSON lines."""
     config = load(ctx)
-    db = database(config)
-    try:
+    with database(config) as store:
         since_utc = since.replace(tzinfo=config.settings.tz) if since is not None else None
-        for item in iter_items(db, flagged_only=flagged, since=since_utc):
+        for item in store.iter_items(flagged_only=flagged, since=since_utc):
             click.echo(json.dumps(item.to_export(), ensure_ascii=False))
-    finally:
-        db.close()
 
 
 @click.command("check-config")

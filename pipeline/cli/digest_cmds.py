@@ -19,7 +19,6 @@ from pipeline.cli.common import (
 from pipeline.config import Config
 from pipeline.digest import DeliveryReport, retry_pending, send_digest
 from pipeline.errors import StoreError
-from pipeline.store.deliveries import list_deliveries
 
 
 @click.command()
@@ -45,7 +44,7 @@ def digest(ctx: click.Context, dry_run: bool, preview: bool) -> None:
     with ExitStack() as stack:
         if not dry:  # two senders at once could mail the same items twice
             stack.enter_context(exclusive(config))
-        report = deliver(config, lambda db: send_digest(db, config, dry_run=dry))
+        report = deliver(config, lambda store: send_digest(store, config, dry_run=dry))
     if preview:
         if report.preview is None:
             fail("no preview was written", EXIT_FAILURE)
@@ -69,17 +68,17 @@ def deliveries(ctx: click.Context, retry: bool, limit: int) -> None:
 
 
 def _list_deliveries(config: Config, retry: bool, limit: int) -> None:
-    db = database(config)
+    store = database(config)
     report: DeliveryReport | None = None
     try:
         if retry:
-            report = retry_pending(db, config)
+            report = retry_pending(store, config)
             click.echo(report.summary())
-        records = list_deliveries(db, limit=limit)
+        records = store.list_deliveries(limit=limit)
     except StoreError as e:
         fail(str(e), EXIT_STORE)
     finally:
-        db.close()
+        store.close()
     tz = config.settings.tz
     if not records:
         click.echo("No deliveries recorded yet.")

@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-import sqlite_utils
 
 from pipeline.cli.common import (
     EXIT_CONFIG,
@@ -27,15 +26,12 @@ from pipeline.cli.common import (
     load_rules,
 )
 from pipeline.config import Config
+from pipeline.db import utcnow
 from pipeline.errors import StoreError
 from pipeline.jobs import fetch_job_id, last_digest, next_slot
 from pipeline.lock import DataDirLock
-from pipeline.schedule import NEXT_RUN_PREFIX, SHUTDOWN_GRACE, Daemon
-from pipeline.store.deliveries import list_deliveries
-from pipeline.store.items import StoredItem, prune_bodies, search
-from pipeline.store.meta import DAEMON_STARTED, PRUNE_LAST, backup, get_time
-from pipeline.store.schema import utcnow
-from pipeline.store.sources import source_states
+from pipeline.schedule import SHUTDOWN_GRACE, Daemon
+from pipeline.store import DAEMON_STARTED, NEXT_RUN_PREFIX, PRUNE_LAST, Store, StoredItem
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +102,16 @@ def _human(size: int) -> str:
     return f"{size} B"
 
 
-def collect_status(config: Config, db: sqlite_utils.Database) -> dict[str, Any]:
+def collect_status(config: Config, store: Store) -> dict[str, Any]:
     tz = config.settings.tz
     now = utcnow()
     pid = DataDirLock.holder(config.settings.data_dir)
     running = pid is not None
-    states = source_states(db)
+    states = store.source_states()
     sources = []
     for src in config.sources:
         st = states.get(src.id)
-        nxt = get_time(db, NEXT_RUN_PREFIX + fetch_job_id(src.every_seconds)) if running else None
+        nxt = store.get_time(NEXT_RUN_PREFIX + fetch_job_id(src.every_seconds)) if running else None
         sources.append(
             {
                 "id": src.id,
@@ -130,16 +126,16 @@ def collect_status(config: Config, db: sqlite_utils.Database) -> dict[str, Any]:
                 "next_run": _fmt(nxt, tz) if src.enabled else None,
             }
         )
-    pending = list_deliveries(db, statuses=("pending", "failed"), limit=1000)
+    pending = store.list_deliveries(statuses=("pending", "failed"), limit=1000)
     db_path = config.settings.db_path
     wal = db_path.with_name(db_path.name + "-wal")
-    next_digest = get_time(db, NEXT_RUN_PREFIX + "digest") if running else None
+    next_digest = store.get_time(NEXT_RUN_PREFIX + "digest") if running else None
     return {
         "timezone": config.settings.timezone,
         "daemon": {
             "running": running,
             "pid": pid if pid and pid > 0 else None,
-            "started": _fmt(get_time(db, DAEMON_STARTED), tz) if running else None,
+            "started": _fmt(store.get_time(DAEMON_STARTED), tz) if running else None,
         },
         "database": {
             "path": str(db_path),
@@ -148,12 +144,12 @@ def collect_status(config: Config, db: sqlite_utils.Database) -> dict[str, Any]:
         },
         "digest": {
             "at": config.digest.at,
-            "last": _fmt(last_digest(db), tz),
+            "last": _fmt(last_digest(store), tz),
             "next": _fmt(next_digest or next_slot(config.digest.at, tz, now), tz),
         },
         "retention": {
             "days": config.settings.retention_days,
-            "last_pruned": _fmt(get_time(db, PRUNE_LAST), tz),
+            "last_pruned": _fmt(store.get_time(PRUNE_LAST), tz),
         },
         "deliveries": {
             "pending": len(pending),
@@ -223,11 +219,8 @@ def _print_status(data: dict[str, Any]) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Daemon, last and next run and health per source, pending deliveries, database size."""
     config = load(ctx)
-    db = database(config)
-    try:
-        data = collect_status(config, db)
-    finally:
-        db.close()
+    with database(config) as store:
+        data = collect_status(config, store)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -254,13 +247,13 @@ def backup_(ctx: click.Context, target: str, force: bool) -> None:
         path = path / f"lendwatch-{utcnow().strftime('%Y%m%d-%H%M%S')}.db"
     if path.exists() and not force:
         fail(f"{path} exists; use --force to replace it", EXIT_STORE)
-    db = database(config)
+    store = database(config)
     try:
-        size = backup(db, path)
+        size = store.backup(path)
     except StoreError as e:
         fail(str(e), EXIT_STORE)
     finally:
-        db.close()
+        store.close()
     click.echo(f"backed up {config.settings.db_path} to {path} ({_human(size)})")
 
 
@@ -271,11 +264,8 @@ def prune(ctx: click.Context, days: int | None) -> None:
     """Drop the raw bodies of items first seen more than N days ago (titles stay)."""
     config = load(ctx)
     days = days or config.settings.retention_days
-    db = database(config)
-    try:
-        count = prune_bodies(db, days)
-    finally:
-        db.close()
+    with database(config) as store:
+        count = store.prune_bodies(days)
     click.echo(f"pruned the bodies of {count} items older than {days} days")
 
 
@@ -317,13 +307,13 @@ def search_(ctx: click.Context, query: str, limit: int, as_json: bool) -> None:
     query = query.strip()
     if not query:
         fail("empty query", EXIT_CONFIG)
-    db = database(config)
+    store = database(config)
     try:
-        hits = search(db, query, limit=limit)
+        hits = store.search(query, limit=limit)
     except StoreError as e:
         fail(str(e), EXIT_STORE)
     finally:
-        db.close()
+        store.close()
     tz = config.settings.tz
     color = not as_json and sys.stdout.isatty()  # else hits stay marked with [brackets]
     for item, snip in hits:

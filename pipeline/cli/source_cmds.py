@@ -12,7 +12,7 @@ from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILURE, database, fail, load
 from pipeline.fetch.http import fetch_details_sync, fetch_sources
 from pipeline.fetch.parse import result
 from pipeline.models import Fetched, Source, SourceResult
-from pipeline.store.sources import SourceState, source_states
+from pipeline.store import SourceState
 
 
 def _every(seconds: int) -> str:
@@ -47,11 +47,8 @@ def _row(source: Source, state: SourceState) -> dict[str, object]:
 def sources(ctx: click.Context, as_json: bool) -> None:
     """List the configured sources with their health (ok, blocked, layout-changed, error)."""
     config = load(ctx)
-    db = database(config)
-    try:
-        states = source_states(db)
-    finally:
-        db.close()
+    with database(config) as store:
+        states = store.source_states()
     rows = [_row(s, states.get(s.id) or SourceState.never(s.id)) for s in config.sources]
     if as_json:
         for row in rows:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from pipeline.classify.docnum import normalize_doc_number
-from pipeline.store.items import StoredItem
+from pipeline.store import StoredItem
 
 SIMHASH_BITS = 64
 SIMHASH_MAX_DISTANCE = 8

@@ -1,7 +1,7 @@
 """The delivery cycle: plan -> render -> record (pending) -> send -> mark.
 
 A message is recorded with what it carries before any attempt; an item is marked digested or
-alerted only in the transaction that records the server's acceptance (``store.deliveries``).
+alerted only in the transaction that records the server's acceptance (``Store.mark_sent``).
 Failed deliveries are retried by the next call once their backoff has elapsed.
 """
 
@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-import sqlite_utils
-
 from pipeline.config import Config
+from pipeline.db import utcnow
 from pipeline.digest.cluster import Story
 from pipeline.digest.message import DEFAULT_SENDER, build_message, message_bytes
 from pipeline.digest.notify import notify_send
@@ -35,26 +34,7 @@ from pipeline.digest.select import (
 from pipeline.digest.send import smtp_send, write_outbox
 from pipeline.digest.views import FAILING
 from pipeline.errors import DeliveryError
-from pipeline.store.deliveries import (
-    KINDS,
-    Delivery,
-    claimed_event_ids,
-    create_delivery,
-    digest_told_events,
-    due_deliveries,
-    get_delivery,
-    last_sent,
-    mark_failed,
-    mark_items,
-    mark_sent,
-)
-from pipeline.store.schema import utcnow
-from pipeline.store.sources import (
-    HealthEvent,
-    SourceState,
-    pending_health_events,
-    source_states,
-)
+from pipeline.store import DELIVERY_KINDS, Delivery, HealthEvent, SourceState, Store
 
 QUIET_INTERVAL = timedelta(hours=20)
 
@@ -85,39 +65,37 @@ def notify_name(target: str) -> str:
     return target.split(":", 1)[1].rpartition(":")[0] if target.startswith("notify:") else ""
 
 
-def _attempt(
-    db: sqlite_utils.Database, config: Config, d: Delivery, now: datetime
-) -> DeliveryReport:
+def _attempt(store: Store, config: Config, d: Delivery, now: datetime) -> DeliveryReport:
     """One try at one delivery; records the outcome and returns it as a report."""
     try:
         if d.channel == "notify":
             title, _, body = d.payload.decode("utf-8").partition("\n")
             notify_send(d.recipients[0], title, body, name=notify_name(d.target))
-            mark_sent(db, d.id, now)
+            store.mark_sent(d.id, now)
             return DeliveryReport(d.kind, notified=1)
         if d.channel == "smtp" and config.email is not None:
             refused = smtp_send(config.email, _sender(config), d.recipients, d.payload)
             note = "; ".join(f"refused {r}: {why}" for r, why in refused.items()) or None
             if note:
                 log.warning("%s %d: %s", d.kind, d.id, note)
-            mark_sent(db, d.id, now, note=note)
+            store.mark_sent(d.id, now, note=note)
             log.info("%s %d sent to %s", d.kind, d.id, ", ".join(d.recipients))
             errors = (note,) if note else ()
             return DeliveryReport(d.kind, sent=1, errors=errors)
         # outbox: no [email] configured (also for an smtp record made before [email] was removed)
         stem = _stem(config, d.kind, d.created_at, f"{d.id:05d}")
         paths = write_outbox(config.settings.outbox_dir, stem, d.payload, _html_of(d.payload))
-        mark_sent(db, d.id, now, channel="outbox", path=str(paths[0]))
+        store.mark_sent(d.id, now, channel="outbox", path=str(paths[0]))
         log.info("%s written to %s", d.kind, paths[0])
         return DeliveryReport(d.kind, written=1, paths=paths)
     except DeliveryError as e:
-        mark_failed(db, d.id, str(e), now)
+        store.mark_failed(d.id, str(e), now)
         log.error("%s %d not delivered (kept, retried later): %s", d.kind, d.id, e)
         return DeliveryReport(d.kind, failed=1, errors=(str(e),))
 
 
 def _retry(
-    db: sqlite_utils.Database,
+    store: Store,
     config: Config,
     now: datetime,
     kinds: Sequence[str],
@@ -126,16 +104,14 @@ def _retry(
     ignore_backoff: bool = False,
 ) -> DeliveryReport:
     report = DeliveryReport(kind, nothing_to_report=True)
-    for d in due_deliveries(db, now, kinds=kinds, ignore_backoff=ignore_backoff):
-        report = report.merge(_attempt(db, config, d, now))
+    for d in store.due_deliveries(now, kinds=kinds, ignore_backoff=ignore_backoff):
+        report = report.merge(_attempt(store, config, d, now))
     return report
 
 
-def retry_pending(
-    db: sqlite_utils.Database, config: Config, *, now: datetime | None = None
-) -> DeliveryReport:
+def retry_pending(store: Store, config: Config, *, now: datetime | None = None) -> DeliveryReport:
     """Send the pending and failed deliveries whose backoff has elapsed."""
-    return _retry(db, config, now or utcnow(), KINDS, "retry")
+    return _retry(store, config, now or utcnow(), DELIVERY_KINDS, "retry")
 
 
 def _mail(config: Config, target: Target, rendered: Rendered, now: datetime, kind: str) -> bytes:
@@ -153,7 +129,7 @@ def _mail(config: Config, target: Target, rendered: Rendered, now: datetime, kin
 
 
 def _record(
-    db: sqlite_utils.Database,
+    store: Store,
     kind: str,
     target: Target,
     subject: str,
@@ -167,8 +143,7 @@ def _record(
     if target.channel != "notify":
         parsed = email.message_from_bytes(payload, policy=email.policy.default)
         msg_id = str(parsed.get("Message-ID", "")).strip()
-    return create_delivery(
-        db,
+    return store.create_delivery(
         kind=kind,
         channel=target.channel,
         target=target.key,
@@ -188,7 +163,7 @@ def _counts(stories: Sequence[Story], events: Sequence[HealthEvent]) -> Delivery
 
 
 def send_digest(
-    db: sqlite_utils.Database,
+    store: Store,
     config: Config,
     *,
     now: datetime | None = None,
@@ -206,18 +181,20 @@ def send_digest(
     report = DeliveryReport("digest", dry_run=dry_run, nothing_to_report=True)
     if not dry_run:
         # the digest run is "the next cycle": earlier digests go first, backoff or not
-        report = report.merge(_retry(db, config, now, ("digest",), "digest", ignore_backoff=True))
-    plans, unwanted = plan_digest(db, config, now)
-    states = source_states(db)
+        report = report.merge(
+            _retry(store, config, now, ("digest",), "digest", ignore_backoff=True)
+        )
+    plans, unwanted = plan_digest(store, config, now)
+    states = store.source_states()
     enabled = {s.id for s in config.sources if s.enabled}
     broken = any(st.broken for sid, st in states.items() if sid in enabled)
-    since = last_sent(db, "digest")
+    since = store.last_sent("digest")
     # a digest with no story (send_empty, or a broken source) goes out at most once a day, so
     # a cron job running `lendwatch run` every 30 minutes does not repeat it every run
     quiet_due = since is None or now - since >= QUIET_INTERVAL
     quiet_wanted = (config.digest.send_empty or broken) and quiet_due
     going = [p for p in plans if p.stories or quiet_wanted or dry_run]
-    told = _told_events(db, states, enabled) if len(going) == len(plans) and going else []
+    told = _told_events(store, states, enabled) if len(going) == len(plans) and going else []
     created: list[int] = []
     for plan in going:
         rendered = render_digest(
@@ -234,55 +211,57 @@ def send_digest(
             report = report.merge(DeliveryReport("digest", paths=paths))
             continue
         created.append(
-            _record(db, "digest", plan.target, rendered.subject, payload, plan.stories, told, now)
+            _record(
+                store, "digest", plan.target, rendered.subject, payload, plan.stories, told, now
+            )
         )
         report = _something(report)
     if dry_run:
         return report
-    mark_items(db, "digest", unwanted, now)
+    store.mark_items("digest", unwanted, now)
     for delivery_id in created:
-        report = report.merge(_attempt(db, config, get_delivery(db, delivery_id), now))
+        report = report.merge(_attempt(store, config, store.get_delivery(delivery_id), now))
     return report
 
 
 def _told_events(
-    db: sqlite_utils.Database, states: Mapping[str, SourceState], enabled: set[str]
+    store: Store, states: Mapping[str, SourceState], enabled: set[str]
 ) -> list[HealthEvent]:
     """Pending "broken" events of the sources a digest's health section shows failing.
 
     Linked to the digest when every mail reader gets one, so its acceptance marks them notified
-    (``mark_sent``) and the alert that follows does not repeat them. When some reader gets no
+    (``Store.mark_sent``) and the alert that follows does not repeat them. When some reader gets no
     digest this time, nothing is linked: that reader must still hear it from the alert.
     """
     failing = {sid for sid, st in states.items() if sid in enabled and st.status in FAILING}
-    return [e for e in pending_health_events(db) if e.event == "broken" and e.source_id in failing]
+    return [
+        e for e in store.pending_health_events() if e.event == "broken" and e.source_id in failing
+    ]
 
 
 def _something(report: DeliveryReport) -> DeliveryReport:
     return replace(report, nothing_to_report=False)
 
 
-def send_alerts(
-    db: sqlite_utils.Database, config: Config, *, now: datetime | None = None
-) -> DeliveryReport:
+def send_alerts(store: Store, config: Config, *, now: datetime | None = None) -> DeliveryReport:
     """Mail new high-severity stories at once (batched per reader, never twice per story),
     post them to the ``[[notify]]`` webhooks, and tell every reader about source status
     changes (broken / recovered), once each. Due retries of earlier alerts go first."""
     now = now or utcnow()
-    report = _retry(db, config, now, ("alert",), "alert")
-    plans, repeats = plan_alerts(db, config, now)
-    mark_items(db, "alert", repeats, now)
+    report = _retry(store, config, now, ("alert",), "alert")
+    plans, repeats = plan_alerts(store, config, now)
+    store.mark_items("alert", repeats, now)
     by_key: dict[str, Plan] = {p.target.key: p for p in plans}
-    events = pending_health_events(db)
+    events = store.pending_health_events()
     # chat webhooks get no digest: what a recent digest told the mail readers is theirs to hear
     pending = {e.id for e in events}
-    told = [e for e in digest_told_events(db, now - ALERT_LOOKBACK) if e.id not in pending]
+    told = [e for e in store.digest_told_events(now - ALERT_LOOKBACK) if e.id not in pending]
     chat_events = sorted([*events, *told], key=lambda e: e.id)
     created: list[int] = []
     for target in (*mail_targets(config), *notify_targets(config)):
         plan = by_key.get(target.key)
         stories = plan.stories if plan else ()
-        claimed = claimed_event_ids(db, target.key)
+        claimed = store.claimed_event_ids(target.key)
         mine = chat_events if target.channel == "notify" else events
         evs = [e for e in mine if e.id not in claimed]
         if not stories and not evs:
@@ -296,8 +275,8 @@ def send_alerts(
             subject = rendered.subject
             payload = _mail(config, target, rendered, now, "alert")
             report = report.merge(_counts(stories, evs))
-        created.append(_record(db, "alert", target, subject, payload, stories, evs, now))
+        created.append(_record(store, "alert", target, subject, payload, stories, evs, now))
         report = _something(report)
     for delivery_id in created:
-        report = report.merge(_attempt(db, config, get_delivery(db, delivery_id), now))
+        report = report.merge(_attempt(store, config, store.get_delivery(delivery_id), now))
     return report

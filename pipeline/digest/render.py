@@ -19,7 +19,7 @@ from pipeline.digest.cluster import Story
 from pipeline.digest.labels import labels, tz_label
 from pipeline.digest.select import story_severity
 from pipeline.digest.views import Health, Viewer, clean
-from pipeline.store.sources import HealthEvent, SourceState
+from pipeline.store import HealthEvent, SourceState
 
 SUBJECT_TITLE_MAX = 60
 CHAT_TITLE_MAX = 80

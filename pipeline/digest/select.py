@@ -23,14 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlite_utils
-
 from pipeline.config import Config
 from pipeline.digest.cluster import Story, cluster
 from pipeline.models import SEVERITY_RANK
-from pipeline.store.deliveries import claimed_item_ids
-from pipeline.store.items import StoredItem, iter_items
-from pipeline.store.schema import iso
+from pipeline.store import Store, StoredItem
 
 ALERT_LOOKBACK = timedelta(days=2)
 ALERT_MEMORY = timedelta(days=14)
@@ -127,7 +123,7 @@ def _unclaimed(story: Story, claimed: set[str]) -> Story | None:
 
 
 def _plan(
-    db: sqlite_utils.Database,
+    store: Store,
     kind: str,
     targets: Sequence[Target],
     stories: Sequence[Story],
@@ -136,7 +132,7 @@ def _plan(
     plans: list[Plan] = []
     wanted: set[str] = set()
     for target in targets:
-        claimed = claimed_item_ids(db, kind, target.key)
+        claimed = store.claimed_item_ids(kind, target.key)
         mine = []
         for story in stories:
             rest = _unclaimed(story, claimed)
@@ -158,25 +154,14 @@ def is_old_news(item: StoredItem, age: timedelta) -> bool:
     return item.published is not None and item.published < item.first_seen - age
 
 
-def digest_candidates(db: sqlite_utils.Database, now: datetime) -> list[StoredItem]:
-    rows = db.execute(
-        "SELECT id FROM items WHERE flagged = 1 AND digested_at IS NULL AND first_seen <= ?"
-        " ORDER BY first_seen, rowid",
-        [iso(now)],
-    ).fetchall()
-    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
-
-
-def plan_digest(
-    db: sqlite_utils.Database, config: Config, now: datetime
-) -> tuple[list[Plan], set[str]]:
+def plan_digest(store: Store, config: Config, now: datetime) -> tuple[list[Plan], set[str]]:
     """Plans per mail target, and the candidate items no target gets (unwanted or old news)."""
     age = max_age(config)
-    items = digest_candidates(db, now)
+    items = store.digest_candidates(now)
     news = [i for i in items if not is_old_news(i, age)]
     stories = stories_of(config, news)
-    plans, wanted = _plan(db, "digest", mail_targets(config), stories, config.digest.max_items)
-    claimed_any = claimed_item_ids(db, "digest")
+    plans, wanted = _plan(store, "digest", mail_targets(config), stories, config.digest.max_items)
+    claimed_any = store.claimed_item_ids("digest")
     unwanted = {i.id for i in items} - wanted - claimed_any
     return plans, unwanted
 
@@ -186,33 +171,12 @@ def alert_threshold(config: Config) -> str | None:
     return None if value == "off" else value
 
 
-def _alert_items(
-    db: sqlite_utils.Database, min_rank: int, now: datetime, age: timedelta
-) -> list[StoredItem]:
-    rows = db.execute(
-        "SELECT id, severity FROM items WHERE flagged = 1 AND alerted_at IS NULL"
-        " AND digested_at IS NULL AND first_seen >= ? AND first_seen <= ?",
-        [iso(now - ALERT_LOOKBACK), iso(now)],
-    ).fetchall()
-    ids = [r[0] for r in rows if rank(r[1]) >= min_rank]
-    items = list(iter_items(db, ids=ids)) if ids else []
-    return [i for i in items if not is_old_news(i, age)]
+def _alert_items(store: Store, min_rank: int, now: datetime, age: timedelta) -> list[StoredItem]:
+    items = store.alert_candidates(now - ALERT_LOOKBACK, now)
+    return [i for i in items if rank(i.severity) >= min_rank and not is_old_news(i, age)]
 
 
-def _alert_history(db: sqlite_utils.Database, now: datetime) -> list[StoredItem]:
-    since = iso(now - ALERT_MEMORY)
-    rows = db.execute(
-        "SELECT id FROM items WHERE (alerted_at IS NOT NULL AND alerted_at >= ?) OR id IN"
-        " (SELECT di.item_id FROM delivery_items di JOIN deliveries d ON d.id = di.delivery_id"
-        "  WHERE d.kind = 'alert' AND d.created_at >= ?)",
-        [since, since],
-    ).fetchall()
-    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
-
-
-def plan_alerts(
-    db: sqlite_utils.Database, config: Config, now: datetime
-) -> tuple[list[Plan], set[str]]:
+def plan_alerts(store: Store, config: Config, now: datetime) -> tuple[list[Plan], set[str]]:
     """Alert plans per target (mail first, then chat), and items that repeat an alerted story."""
     threshold = alert_threshold(config)
     if threshold is None:
@@ -223,11 +187,11 @@ def plan_alerts(
     ]
     chats = list(notify_targets(config))
     min_rank = min(rank(t.min_severity) for t in [*mail, *chats])
-    candidates = _alert_items(db, min_rank, now, max_age(config))
+    candidates = _alert_items(store, min_rank, now, max_age(config))
     if not candidates:
         return [], set()
     candidate_ids = {c.id for c in candidates}
-    history = [i for i in _alert_history(db, now) if i.id not in candidate_ids]
+    history = [i for i in store.alert_history(now - ALERT_MEMORY) if i.id not in candidate_ids]
     known = {i.id for i in history}
     fresh: list[Story] = []
     repeats: set[str] = set()
@@ -241,5 +205,5 @@ def plan_alerts(
             repeats.update(i.id for i in new)
         else:
             fresh.append(story)
-    plans, _ = _plan(db, "alert", [*mail, *chats], fresh)
+    plans, _ = _plan(store, "alert", [*mail, *chats], fresh)
     return plans, repeats

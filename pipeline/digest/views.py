@@ -25,8 +25,7 @@ from pipeline.digest.labels import (
 )
 from pipeline.digest.select import story_severity, story_topics
 from pipeline.models import Match
-from pipeline.store.items import StoredItem
-from pipeline.store.sources import HealthEvent, SourceState
+from pipeline.store import HealthEvent, SourceState, StoredItem
 
 TITLE_MAX = 160
 SNIPPET_MAX = 150

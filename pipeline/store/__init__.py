@@ -1,26 +1,42 @@
-"""SQLite store (sqlite-utils): items + verdicts, source state, deliveries. Plain functions."""
+"""The SQLite store. Outside this package, use only what is exported here: ``Store`` and the
+records it returns.
 
-from pipeline.store.items import (
-    SaveResult,
-    StoredItem,
-    get_item,
-    iter_items,
-    known_ids,
-    save_items,
-    save_verdict,
-    save_verdicts,
+Inside: ``schema`` (tables and migrations, versioned), one module per group of tables with the
+SQL (``items``, ``sources``, ``deliveries``, ``meta``), and ``api`` (``Store``, which delegates
+to them). The clock and connection helpers they share are ``pipeline.db``.
+"""
+
+from pipeline.store.api import Store
+from pipeline.store.deliveries import KINDS as DELIVERY_KINDS
+from pipeline.store.deliveries import Delivery
+from pipeline.store.items import SaveResult, StoredItem
+
+# Table functions on a raw database, kept importable for tests/test_classify_cli.py, which
+# predates Store; not part of the API (not in __all__), and no module of the package uses them.
+from pipeline.store.items import get_item as get_item
+from pipeline.store.items import save_items as save_items
+from pipeline.store.meta import (
+    DAEMON_PID,
+    DAEMON_STARTED,
+    DIGEST_LAST_SLOT,
+    NEXT_RUN_PREFIX,
+    PRUNE_LAST,
 )
-from pipeline.store.schema import open_db, transaction
+from pipeline.store.schema import open_db as open_db
+from pipeline.store.sources import BROKEN_AFTER, HealthEvent, SourceState
 
 __all__ = [
+    "BROKEN_AFTER",
+    "DAEMON_PID",
+    "DAEMON_STARTED",
+    "DELIVERY_KINDS",
+    "DIGEST_LAST_SLOT",
+    "NEXT_RUN_PREFIX",
+    "PRUNE_LAST",
+    "Delivery",
+    "HealthEvent",
     "SaveResult",
+    "SourceState",
+    "Store",
     "StoredItem",
-    "get_item",
-    "iter_items",
-    "known_ids",
-    "open_db",
-    "save_items",
-    "save_verdict",
-    "save_verdicts",
-    "transaction",
 ]

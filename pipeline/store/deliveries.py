@@ -14,8 +14,8 @@ retried too but never hold back these marks.
 
 A digest links the pending *broken* events of the sources its health section shows failing, so
 its acceptance marks them notified like an alert's would: the alert that follows has nothing
-to repeat. Chat webhooks get no digest; ``digest_told_events`` lets them still hear of those
-events.
+to repeat. Chat webhooks get no digest; ``sources.digest_told_events`` lets them still hear of
+those events.
 """
 
 from __future__ import annotations
@@ -28,49 +28,9 @@ from typing import Any
 
 import sqlite_utils
 
-from pipeline.store.schema import iso, parse_iso, transaction
-from pipeline.store.sources import HealthEvent
-
-MIGRATIONS = (
-    (
-        "deliveries-0001-create",
-        """
-        CREATE TABLE deliveries (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            kind TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            target TEXT NOT NULL,
-            recipients TEXT NOT NULL DEFAULT '[]',
-            subject TEXT NOT NULL DEFAULT '',
-            message_id TEXT NOT NULL DEFAULT '',
-            payload BLOB NOT NULL,
-            status TEXT NOT NULL DEFAULT 'pending',
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            created_at TEXT NOT NULL,
-            last_attempt TEXT,
-            next_attempt TEXT NOT NULL,
-            sent_at TEXT,
-            path TEXT
-        );
-        CREATE INDEX deliveries_due ON deliveries (status, next_attempt);
-        CREATE TABLE delivery_items (
-            delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
-            item_id TEXT NOT NULL,
-            PRIMARY KEY (delivery_id, item_id)
-        );
-        CREATE INDEX delivery_items_item ON delivery_items (item_id);
-        CREATE TABLE delivery_health (
-            delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
-            event_id INTEGER NOT NULL,
-            PRIMARY KEY (delivery_id, event_id)
-        );
-        """,
-    ),
-)
+from pipeline.db import iso, parse_iso, transaction
 
 KINDS = ("digest", "alert")
-MAIL_CHANNELS = ("smtp", "outbox")
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
 _MARK_COLUMN = {"digest": "digested_at", "alert": "alerted_at"}
@@ -202,11 +162,6 @@ def due_deliveries(
     return [_delivery(r) for r in db.query(sql, [until, *kinds])]
 
 
-def delivery_item_ids(db: sqlite_utils.Database, delivery_id: int) -> list[str]:
-    sql = "SELECT item_id FROM delivery_items WHERE delivery_id = ? ORDER BY rowid"
-    return [r[0] for r in db.execute(sql, [delivery_id])]
-
-
 def claimed_item_ids(db: sqlite_utils.Database, kind: str, target: str | None = None) -> set[str]:
     """Items already carried by a delivery of this kind (to ``target``, or to anyone)."""
     sql = (
@@ -232,14 +187,10 @@ def claimed_event_ids(db: sqlite_utils.Database, target: str | None = None) -> s
     return {int(r[0]) for r in db.execute(sql, params)}
 
 
-def digest_told_events(db: sqlite_utils.Database, since: datetime) -> list[HealthEvent]:
-    """Health events carried by a digest recorded at or after ``since``, oldest first."""
-    sql = (
-        "SELECT * FROM health_events WHERE id IN (SELECT dh.event_id FROM delivery_health dh"
-        " JOIN deliveries d ON d.id = dh.delivery_id WHERE d.kind = 'digest'"
-        " AND d.created_at >= ?) ORDER BY id"
-    )
-    return [HealthEvent.from_row(r) for r in db.query(sql, [iso(since)])]
+def last_digest_created(db: sqlite_utils.Database) -> datetime | None:
+    """When the newest digest delivery was created (by the daemon or ``lendwatch run``)."""
+    row = db.execute("SELECT MAX(created_at) FROM deliveries WHERE kind = 'digest'").fetchone()
+    return parse_iso(row[0]) if row else None
 
 
 def last_sent(db: sqlite_utils.Database, kind: str) -> datetime | None:

@@ -1,4 +1,8 @@
-"""Items and their verdicts: upserts keyed by source + guid, content hash for edits, FTS."""
+"""Items and their verdicts: upserts keyed by source + guid, content hash for edits, FTS.
+
+Also the item queries the digest and the alerts plan with (``digest_candidates``,
+``alert_candidates``, ``alert_history``).
+"""
 
 from __future__ import annotations
 
@@ -10,95 +14,8 @@ from typing import Any
 
 import sqlite_utils
 
+from pipeline.db import iso, parse_iso, transaction, utcnow
 from pipeline.models import Item, Verdict
-from pipeline.store.schema import iso, parse_iso, transaction, utcnow
-
-MIGRATIONS = (
-    (
-        "items-0001-create",
-        """
-        CREATE TABLE items (
-            id TEXT PRIMARY KEY,
-            source_id TEXT NOT NULL,
-            guid TEXT NOT NULL,
-            url TEXT,
-            title TEXT NOT NULL,
-            summary TEXT NOT NULL DEFAULT '',
-            body TEXT NOT NULL DEFAULT '',
-            published TEXT,
-            published_raw TEXT,
-            extra TEXT NOT NULL DEFAULT '{}',
-            content_hash TEXT NOT NULL,
-            first_seen TEXT NOT NULL,
-            last_seen TEXT NOT NULL,
-            updated_at TEXT,
-            flagged INTEGER NOT NULL DEFAULT 0,
-            severity TEXT,
-            score REAL NOT NULL DEFAULT 0,
-            topics TEXT NOT NULL DEFAULT '[]',
-            verdict TEXT,
-            rules_version TEXT,
-            classified_at TEXT,
-            alerted_at TEXT,
-            digested_at TEXT
-        );
-        CREATE UNIQUE INDEX items_source_guid ON items (source_id, guid);
-        CREATE INDEX items_flagged ON items (flagged, digested_at);
-        CREATE INDEX items_first_seen ON items (first_seen);
-        """,
-    ),
-    (
-        "items-0002-fts",
-        """
-        CREATE VIRTUAL TABLE items_fts USING fts5(
-            title, summary, body, content='items', content_rowid='rowid', tokenize='trigram'
-        );
-        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
-            INSERT INTO items_fts (rowid, title, summary, body)
-            VALUES (new.rowid, new.title, new.summary, new.body);
-        END;
-        CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
-            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
-            VALUES ('delete', old.rowid, old.title, old.summary, old.body);
-        END;
-        CREATE TRIGGER items_au AFTER UPDATE OF title, summary, body ON items BEGIN
-            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
-            VALUES ('delete', old.rowid, old.title, old.summary, old.body);
-            INSERT INTO items_fts (rowid, title, summary, body)
-            VALUES (new.rowid, new.title, new.summary, new.body);
-        END;
-        """,
-    ),
-    (
-        # Indexing each row as it is inserted costs ~150 µs an item (trigram tokens per
-        # transaction, then segment merges); one bulk INSERT ... SELECT per cycle costs ~30 µs.
-        # New rows are indexed by ``index_pending`` (end of a cycle, before a search); the
-        # update/delete triggers only touch rows already indexed (below the watermark).
-        "items-0003-fts-deferred",
-        """
-        DROP TRIGGER items_ai;
-        DROP TRIGGER items_ad;
-        DROP TRIGGER items_au;
-        CREATE TABLE fts_state (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            indexed_rowid INTEGER NOT NULL
-        );
-        INSERT INTO fts_state (id, indexed_rowid) SELECT 1, COALESCE(MAX(rowid), 0) FROM items;
-        CREATE TRIGGER items_ad AFTER DELETE ON items
-        WHEN old.rowid <= (SELECT indexed_rowid FROM fts_state) BEGIN
-            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
-            VALUES ('delete', old.rowid, old.title, old.summary, old.body);
-        END;
-        CREATE TRIGGER items_au AFTER UPDATE OF title, summary, body ON items
-        WHEN old.rowid <= (SELECT indexed_rowid FROM fts_state) BEGIN
-            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
-            VALUES ('delete', old.rowid, old.title, old.summary, old.body);
-            INSERT INTO items_fts (rowid, title, summary, body)
-            VALUES (new.rowid, new.title, new.summary, new.body);
-        END;
-        """,
-    ),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +223,40 @@ def iter_items(
     sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY first_seen, rowid"
     for row in db.query(sql, params):
         yield _row_to_item(row)
+
+
+def digest_candidates(db: sqlite_utils.Database, until: datetime) -> list[StoredItem]:
+    """Flagged items not yet digested, first seen up to ``until``, oldest first."""
+    rows = db.execute(
+        "SELECT id FROM items WHERE flagged = 1 AND digested_at IS NULL AND first_seen <= ?"
+        " ORDER BY first_seen, rowid",
+        [iso(until)],
+    ).fetchall()
+    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
+
+
+def alert_candidates(
+    db: sqlite_utils.Database, since: datetime, until: datetime
+) -> list[StoredItem]:
+    """Flagged items neither alerted nor digested, first seen between ``since`` and ``until``."""
+    rows = db.execute(
+        "SELECT id FROM items WHERE flagged = 1 AND alerted_at IS NULL"
+        " AND digested_at IS NULL AND first_seen >= ? AND first_seen <= ?",
+        [iso(since), iso(until)],
+    ).fetchall()
+    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
+
+
+def alert_history(db: sqlite_utils.Database, since: datetime) -> list[StoredItem]:
+    """Items alerted, or carried by an alert delivery created, at or after ``since``."""
+    since_s = iso(since)
+    rows = db.execute(
+        "SELECT id FROM items WHERE (alerted_at IS NOT NULL AND alerted_at >= ?) OR id IN"
+        " (SELECT di.item_id FROM delivery_items di JOIN deliveries d ON d.id = di.delivery_id"
+        "  WHERE d.kind = 'alert' AND d.created_at >= ?)",
+        [since_s, since_s],
+    ).fetchall()
+    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
 
 
 def index_pending(db: sqlite_utils.Database) -> int:

@@ -8,62 +8,16 @@ its items were stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
+from pipeline.db import iso, parse_iso, transaction, utcnow
 from pipeline.models import SourceReport, SourceResult
-from pipeline.store.schema import iso, parse_iso, transaction, utcnow
 
 BROKEN_AFTER = 2
-
-MIGRATIONS = (
-    (
-        "sources-0001-create",
-        """
-        CREATE TABLE source_state (
-            source_id TEXT PRIMARY KEY,
-            status TEXT NOT NULL DEFAULT 'never-fetched',
-            reason TEXT NOT NULL DEFAULT '',
-            consecutive_failures INTEGER NOT NULL DEFAULT 0,
-            failing_since TEXT,
-            broken INTEGER NOT NULL DEFAULT 0,
-            last_attempt TEXT,
-            last_success TEXT,
-            last_http_status INTEGER,
-            etag TEXT,
-            last_modified TEXT,
-            last_new INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE health_events (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            source_id TEXT NOT NULL,
-            event TEXT NOT NULL,
-            status TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            at TEXT NOT NULL,
-            notified_at TEXT
-        );
-        CREATE TABLE fetch_log (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            source_id TEXT NOT NULL,
-            at TEXT NOT NULL,
-            status TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            fetched INTEGER NOT NULL,
-            new INTEGER NOT NULL,
-            updated INTEGER NOT NULL,
-            flagged INTEGER NOT NULL,
-            not_modified INTEGER NOT NULL,
-            elapsed REAL NOT NULL
-        );
-        CREATE INDEX fetch_log_source ON fetch_log (source_id, at);
-        """,
-    ),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +176,11 @@ def pending_health_events(db: sqlite_utils.Database) -> list[HealthEvent]:
     return [HealthEvent.from_row(r) for r in db.query(sql)]
 
 
-def mark_health_notified(db: sqlite_utils.Database, event_ids: Sequence[int]) -> None:
-    with transaction(db) as conn:
-        conn.executemany(
-            "UPDATE health_events SET notified_at = ? WHERE id = ?",
-            [(iso(utcnow()), i) for i in event_ids],
-        )
+def digest_told_events(db: sqlite_utils.Database, since: datetime) -> list[HealthEvent]:
+    """Health events carried by a digest recorded at or after ``since``, oldest first."""
+    sql = (
+        "SELECT * FROM health_events WHERE id IN (SELECT dh.event_id FROM delivery_health dh"
+        " JOIN deliveries d ON d.id = dh.delivery_id WHERE d.kind = 'digest'"
+        " AND d.created_at >= ?) ORDER BY id"
+    )
+    return [HealthEvent.from_row(r) for r in db.query(sql, [iso(since)])]

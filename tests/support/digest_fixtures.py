@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import sqlite_utils
-
 from pipeline.config import (
     AlertsConfig,
     Config,
@@ -22,8 +20,7 @@ from pipeline.config import (
     Settings,
 )
 from pipeline.models import Item, Match, Source, SourceReport, SourceResult, Verdict
-from pipeline.store import open_db, save_items, save_verdicts
-from pipeline.store.sources import record_result
+from pipeline.store import Store
 
 # 2026-11-28 08:00 Beijing time
 NOW = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
@@ -85,12 +82,12 @@ def smtp_config(
     )
 
 
-def database(config: Config) -> sqlite_utils.Database:
-    return open_db(config.settings.db_path)
+def database(config: Config) -> Store:
+    return Store.open(config.settings.db_path)
 
 
 def add_item(
-    db: sqlite_utils.Database,
+    store: Store,
     source_id: str,
     guid: str,
     title: str,
@@ -117,7 +114,7 @@ def add_item(
         summary=summary,
         published=published,
     )
-    save_items(db, [item], now=first_seen or NOW - timedelta(hours=1))
+    store.save_items([item], now=first_seen or NOW - timedelta(hours=1))
     matches = []
     for term in terms:
         for field, text in (("title", title), ("summary", summary)):
@@ -138,32 +135,32 @@ def add_item(
         snippet=snippet,
         rules_version="test",
     )
-    save_verdicts(db, [(item.id, verdict)])
+    store.save_verdicts([(item.id, verdict)])
     return item.id
 
 
 def fail_source(
-    db: sqlite_utils.Database, source_id: str, status: str, reason: str, times: int, at: datetime
+    store: Store, source_id: str, status: str, reason: str, times: int, at: datetime
 ) -> None:
     for n in range(times):
         result = SourceResult(source_id, status, reason)  # type: ignore[arg-type]
         report = SourceReport(source_id, status, reason, 0, 0, 0, 0, False, 0.1)  # type: ignore[arg-type]
-        record_result(db, result, report, now=at + timedelta(hours=n))
+        store.record_result(result, report, now=at + timedelta(hours=n))
 
 
-def ok_source(db: sqlite_utils.Database, source_id: str, at: datetime) -> None:
+def ok_source(store: Store, source_id: str, at: datetime) -> None:
     result = SourceResult(source_id, "ok")
     report = SourceReport(source_id, "ok", "", 1, 0, 0, 0, False, 0.1)
-    record_result(db, result, report, now=at)
+    store.record_result(result, report, now=at)
 
 
-def sample_items(db: sqlite_utils.Database) -> dict[str, str]:
+def sample_items(store: Store) -> dict[str, str]:
     """The fixed set behind the golden files: a reprinted regulation, a product closure,
     association and media stories, an undated item; names -> item ids."""
     t = NOW - CST  # midnight Beijing time, 28 Nov
     ids = {}
     ids["rule"] = add_item(
-        db,
+        store,
         "nfra",
         "2026-12",
         "国家金融监督管理总局关于印发《网络小额贷款业务管理暂行办法》的通知",
@@ -177,7 +174,7 @@ def sample_items(db: sqlite_utils.Database) -> dict[str, str]:
         authority="国家金融监督管理总局",
     )
     ids["rule-reprint"] = add_item(
-        db,
+        store,
         "sina",
         "a-88231",
         "金融监管总局印发《网络小额贷款业务管理暂行办法》",
@@ -190,7 +187,7 @@ def sample_items(db: sqlite_utils.Database) -> dict[str, str]:
         terms=("网络小额贷款", "联合贷款"),
     )
     ids["jiebei"] = add_item(
-        db,
+        store,
         "yicai",
         "n-5521",
         "借呗暂停新增授信，存量客户不受影响",
@@ -202,7 +199,7 @@ def sample_items(db: sqlite_utils.Database) -> dict[str, str]:
         terms=("借呗", "暂停新增授信"),
     )
     ids["nifa"] = add_item(
-        db,
+        store,
         "nifa",
         "gg-311",
         "中国互联网金融协会发布《助贷业务自律公约》",
@@ -214,7 +211,7 @@ def sample_items(db: sqlite_utils.Database) -> dict[str, str]:
         terms=("助贷", "综合融资成本"),
     )
     ids["rates"] = add_item(
-        db,
+        store,
         "sina",
         "a-88250",
         "多家银行下调消费贷利率，最低降至2.88%",
@@ -226,7 +223,7 @@ def sample_items(db: sqlite_utils.Database) -> dict[str, str]:
         terms=("消费贷款利率", "年化利率"),
     )
     ids["credit-repair"] = add_item(
-        db,
+        store,
         "yicai",
         "n-5530",
         "征信修复乱象调查：收费数千元承诺“洗白”逾期记录",

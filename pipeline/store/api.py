@@ -1,0 +1,255 @@
+"""``Store``: the one way into the database for the rest of lendwatch."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+import sqlite_utils
+
+from pipeline.db import backup as online_backup
+from pipeline.db import transaction
+from pipeline.errors import StoreError
+from pipeline.models import Item, SourceReport, SourceResult, Verdict
+from pipeline.store import deliveries, items, meta, schema, sources
+from pipeline.store.deliveries import Delivery
+from pipeline.store.items import SaveResult, StoredItem
+from pipeline.store.sources import HealthEvent, SourceState
+
+
+class Store:
+    """lendwatch's SQLite database: every read and write the pipeline makes, as one object.
+
+    Each method is one statement or one transaction of a table module (``store.items``,
+    ``store.sources``, ``store.deliveries``, ``store.meta``), which hold the SQL; ``store.schema``
+    holds the tables and their migrations. Times are aware datetimes, stored as UTC ISO strings.
+    Errors are ``sqlite3.Error`` (callers that can go on catch them), except ``open`` and
+    ``backup``, which raise ``StoreError`` naming the file.
+
+    Open and close
+      ``Store.open(path)``        create or open the file, migrate it to the current schema;
+                                  ``with Store.open(path) as store:`` closes it at the end
+      ``path``, ``db``            the file; the sqlite-utils ``Database`` (tests, ad-hoc SQL)
+
+    Items and verdicts (``StoredItem``)
+      ``known_ids(ids)``          which item ids are stored already
+      ``save_items(items)``       insert new, update edited (content hash), touch the rest
+      ``save_classified(items, classify)``  that, plus the verdicts of the new and edited items,
+                                  in one transaction: no item is ever stored unclassified
+      ``save_verdicts(pairs)``    store ``(item id, Verdict)`` pairs (reclassify)
+      ``get_item(id)``            by id or unique id prefix; ``iter_items(...)`` filtered, oldest
+                                  first; ``search(query)`` full text, with snippets
+      ``digest_candidates(until)``, ``alert_candidates(since, until)``, ``alert_history(since)``
+                                  the items the digest and the alerts plan with
+      ``index_pending()``         add new rows to the full-text index (once per cycle)
+      ``prune_bodies(days)``      retention: drop raw bodies, keep items and verdicts
+
+    Sources (``SourceState``, ``HealthEvent``)
+      ``source_states()``         fetch state and health per source id
+      ``record_result(result, report)``  a fetch's outcome; returns the broken/recovered event
+                                  it caused, if any
+      ``pending_health_events()`` events no mail has told yet; ``digest_told_events(since)``
+                                  those a digest carried
+
+    Deliveries (``Delivery``: the outbox, see ``store.deliveries``)
+      ``create_delivery(...)``    record a pending message and what it carries, before sending
+      ``mark_sent``, ``mark_failed``  its outcome (marks items and events once fully delivered);
+                                  ``mark_items(kind, ids)`` handled without a message
+      ``get_delivery``, ``list_deliveries``, ``due_deliveries``  read them back
+      ``claimed_item_ids``, ``claimed_event_ids``  what earlier deliveries already carry
+      ``last_sent(kind)``, ``last_digest_created()``  when the last one went out / was made
+
+    Meta and files
+      ``get_meta``/``set_meta``, ``get_time``/``set_time``  the daemon's key/value records
+                                  (keys in ``store.meta``)
+      ``backup(dest)``            online copy to one self-contained file; returns its size
+    """
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        return cls(schema.open_db(path), path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- items and verdicts ------------------------------------------------------------------
+
+    def known_ids(self, ids: Iterable[str]) -> set[str]:
+        return items.known_ids(self.db, ids)
+
+    def save_items(self, new_items: Sequence[Item], now: datetime | None = None) -> SaveResult:
+        return items.save_items(self.db, new_items, now)
+
+    def save_classified(
+        self, new_items: Sequence[Item], classify: Callable[[Item], Verdict]
+    ) -> tuple[SaveResult, list[tuple[str, Verdict]]]:
+        with transaction(self.db):
+            saved = items.save_items(self.db, new_items)
+            verdicts = [(item.id, classify(item)) for item in (*saved.new, *saved.updated)]
+            items.save_verdicts(self.db, verdicts)
+        return saved, verdicts
+
+    def save_verdicts(self, verdicts: Iterable[tuple[str, Verdict]]) -> None:
+        items.save_verdicts(self.db, verdicts)
+
+    def get_item(self, item_id: str) -> StoredItem | None:
+        return items.get_item(self.db, item_id)
+
+    def iter_items(
+        self,
+        *,
+        flagged_only: bool = False,
+        since: datetime | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> Iterator[StoredItem]:
+        return items.iter_items(self.db, flagged_only=flagged_only, since=since, ids=ids)
+
+    def digest_candidates(self, until: datetime) -> list[StoredItem]:
+        return items.digest_candidates(self.db, until)
+
+    def alert_candidates(self, since: datetime, until: datetime) -> list[StoredItem]:
+        return items.alert_candidates(self.db, since, until)
+
+    def alert_history(self, since: datetime) -> list[StoredItem]:
+        return items.alert_history(self.db, since)
+
+    def index_pending(self) -> int:
+        return items.index_pending(self.db)
+
+    def search(self, query: str, limit: int = 20) -> list[tuple[StoredItem, str]]:
+        return items.search(self.db, query, limit)
+
+    def prune_bodies(self, older_than_days: int) -> int:
+        return items.prune_bodies(self.db, older_than_days)
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def source_states(self) -> dict[str, SourceState]:
+        return sources.source_states(self.db)
+
+    def record_result(
+        self, result: SourceResult, report: SourceReport, now: datetime | None = None
+    ) -> HealthEvent | None:
+        return sources.record_result(self.db, result, report, now)
+
+    def pending_health_events(self) -> list[HealthEvent]:
+        return sources.pending_health_events(self.db)
+
+    def digest_told_events(self, since: datetime) -> list[HealthEvent]:
+        return sources.digest_told_events(self.db, since)
+
+    # -- deliveries --------------------------------------------------------------------------
+
+    def create_delivery(
+        self,
+        *,
+        kind: str,
+        channel: str,
+        target: str,
+        recipients: Sequence[str],
+        subject: str,
+        message_id: str,
+        payload: bytes,
+        item_ids: Iterable[str],
+        event_ids: Iterable[int] = (),
+        now: datetime,
+    ) -> int:
+        return deliveries.create_delivery(
+            self.db,
+            kind=kind,
+            channel=channel,
+            target=target,
+            recipients=recipients,
+            subject=subject,
+            message_id=message_id,
+            payload=payload,
+            item_ids=item_ids,
+            event_ids=event_ids,
+            now=now,
+        )
+
+    def get_delivery(self, delivery_id: int) -> Delivery:
+        return deliveries.get_delivery(self.db, delivery_id)
+
+    def list_deliveries(
+        self, *, statuses: Sequence[str] | None = None, limit: int = 50
+    ) -> list[Delivery]:
+        return deliveries.list_deliveries(self.db, statuses=statuses, limit=limit)
+
+    def due_deliveries(
+        self,
+        now: datetime,
+        *,
+        kinds: Sequence[str] = deliveries.KINDS,
+        ignore_backoff: bool = False,
+    ) -> list[Delivery]:
+        return deliveries.due_deliveries(self.db, now, kinds=kinds, ignore_backoff=ignore_backoff)
+
+    def claimed_item_ids(self, kind: str, target: str | None = None) -> set[str]:
+        return deliveries.claimed_item_ids(self.db, kind, target)
+
+    def claimed_event_ids(self, target: str | None = None) -> set[int]:
+        return deliveries.claimed_event_ids(self.db, target)
+
+    def last_sent(self, kind: str) -> datetime | None:
+        return deliveries.last_sent(self.db, kind)
+
+    def last_digest_created(self) -> datetime | None:
+        return deliveries.last_digest_created(self.db)
+
+    def mark_sent(
+        self,
+        delivery_id: int,
+        now: datetime,
+        *,
+        channel: str | None = None,
+        path: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        deliveries.mark_sent(self.db, delivery_id, now, channel=channel, path=path, note=note)
+
+    def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
+        deliveries.mark_failed(self.db, delivery_id, error, now)
+
+    def mark_items(self, kind: str, item_ids: Iterable[str], now: datetime) -> None:
+        deliveries.mark_items(self.db, kind, item_ids, now)
+
+    # -- meta and files ----------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        return meta.get_meta(self.db, key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        meta.set_meta(self.db, key, value)
+
+    def get_time(self, key: str) -> datetime | None:
+        return meta.get_time(self.db, key)
+
+    def set_time(self, key: str, when: datetime) -> None:
+        meta.set_time(self.db, key, when)
+
+    def backup(self, dest: Path) -> int:
+        """Index pending rows first, so the copy's full-text index is complete."""
+        try:
+            items.index_pending(self.db)
+        except sqlite3.Error as e:
+            raise StoreError(f"backup to {dest}: {e}") from e
+        return online_backup(self.db, dest)
