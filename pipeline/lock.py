@@ -57,10 +57,6 @@ class DataDirLock:
         self.path = lock_path(data_dir)
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def acquire(self) -> None:
         if self._fd is not None:
             return

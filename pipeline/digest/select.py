@@ -50,10 +50,6 @@ class Plan:
     stories: tuple[Story, ...]
     carried_over: int = 0  # stories left for the next digest (max_items)
 
-    @property
-    def item_ids(self) -> tuple[str, ...]:
-        return tuple(i for s in self.stories for i in s.ids)
-
 
 def rank(severity: str | None) -> int:
     return SEVERITY_RANK.get(severity or "low", 1)

@@ -63,8 +63,8 @@ class Store:
       ``last_sent(kind)``, ``last_digest_created()``  when the last one went out / was made
 
     Meta and files
-      ``get_meta``/``set_meta``, ``get_time``/``set_time``  the daemon's key/value records
-                                  (keys in ``store.meta``)
+      ``set_meta``, ``get_time``/``set_time``  the daemon's key/value records (keys in
+                                  ``store.meta``)
       ``backup(dest)``            online copy to one self-contained file; returns its size
     """
 
@@ -233,9 +233,6 @@ class Store:
         deliveries.mark_items(self.db, kind, item_ids, now)
 
     # -- meta and files ----------------------------------------------------------------------
-
-    def get_meta(self, key: str) -> str | None:
-        return meta.get_meta(self.db, key)
 
     def set_meta(self, key: str, value: str) -> None:
         meta.set_meta(self.db, key, value)

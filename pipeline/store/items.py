@@ -168,10 +168,6 @@ def save_items(
     return SaveResult(tuple(new), tuple(updated), len(unchanged))
 
 
-def save_verdict(db: sqlite_utils.Database, item_id: str, verdict: Verdict) -> None:
-    save_verdicts(db, [(item_id, verdict)])
-
-
 def save_verdicts(db: sqlite_utils.Database, verdicts: Iterable[tuple[str, Verdict]]) -> None:
     now_s = iso(utcnow())
     with transaction(db) as conn:
