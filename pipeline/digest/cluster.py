@@ -13,8 +13,8 @@ near-identical titles and different numbers are two stories. Groups are closed t
 media), then the earliest published.
 
 Not every pair is compared: the alert planner clusters two weeks of alerted items every cycle,
-and a source that floods (thousands of items) made that quadratic (1,920 items: 1.4 million
-comparisons, 10 s a cycle). ``candidate_pairs`` lists only the pairs that can pass, with
+and a source that floods (thousands of items) would make that millions of comparisons a cycle,
+growing with the square of the items. ``candidate_pairs`` lists only the pairs that can pass, with
 filters that cannot miss one: a shared document number; a shared bigram among the rarest of
 each title (prefix filtering: two sets with Jaccard >= t share a token among the first
 ``n - floor(t * n) + 1`` of each, in one global order); one equal band of the SimHash split in

@@ -63,8 +63,9 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
-# From this many sources a cycle parses in a worker process (when there is a second core):
-# starting it costs ~0.3 s, parsing 30 entries ~1-5 ms a feed (benchmarks/bench_fetch.py).
+# From this many sources a cycle parses in a worker process (when there is a second core): in
+# smaller cycles starting the process costs more than the parsing it takes off the event loop
+# (benchmarks/bench_fetch.py measures both).
 POOL_FROM_SOURCES = 50
 
 

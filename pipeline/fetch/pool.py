@@ -1,7 +1,7 @@
 """Where parsing runs: the fast path in the event loop, slow fallbacks in worker processes.
 
-The lxml RSS path costs tens of µs per entry, less than shipping the bytes to another process,
-so it runs inline. A malformed feed needs feedparser (~0.8 ms per entry), which would stall the
+The lxml RSS path costs less per entry than shipping the bytes to another process would, so it
+runs inline. A malformed feed needs feedparser, which is far slower per entry and would stall the
 event loop and every download waiting on it: with ``processes > 0`` such documents go to a
 process pool on the other core. The pool starts lazily, on the first slow document, so a cycle
 of well-formed feeds never pays for it. Workers are started with "spawn": forking a process that

@@ -1,8 +1,8 @@
 """Kind ``rss``: RSS 2.0 and Atom through a fast lxml path; feedparser for everything else.
 
-Profiling showed feedparser at ~0.7 ms per entry (its sanitiser and date handlers dominate), while
-walking a well-formed feed with lxml costs a few µs per entry. The fast path only accepts what it
-fully understands (well-formed XML, an ``rss/channel/item`` or Atom ``feed/entry`` tree); any
+feedparser is lenient but slow (its sanitiser and date handlers dominate a profile); walking a
+well-formed feed with lxml does the same job for a small fraction of the cost. The fast path only
+accepts what it fully understands (well-formed XML, an ``rss/channel/item`` or Atom ``feed/entry`` tree); any
 syntax error or other dialect (RSS 1.0/RDF, broken markup) goes to feedparser, which is lenient.
 Both paths build items through the same ``Builder`` so they agree on titles, links and dates.
 """
