@@ -1,7 +1,9 @@
 """Load ``sources.toml`` (and find ``rules.toml``) into frozen dataclasses.
 
 Every problem in the file is collected and reported at once, each naming the file, the table or
-source id, and the key; unknown keys list the allowed ones.
+source id, and the key; unknown keys list the allowed ones. The defaults of optional keys are
+the dataclasses' own (``Settings`` … here, ``Source`` in ``pipeline.models``): the loader passes
+on only the keys the file sets.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -35,7 +37,7 @@ DEFAULT_USER_AGENT = (
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    data_dir: Path
+    data_dir: Path = Path("data")  # relative paths are read from the configuration's folder
     timezone: str = "Asia/Shanghai"
     rules: Path = Path("rules.toml")
     user_agent: str = DEFAULT_USER_AGENT
@@ -235,24 +237,32 @@ def _load_sources(raw: object, settings_tz: str, problems: Problems) -> tuple[So
         url = good.get("url", "")
         if url and not re.match(r"^https?://[^/\s]+", url):
             problems.add(f"{label}.url", f"only http(s) URLs are fetched, got {url!r}")
-        every = 1800
+        # only the keys the file sets: the others take Source's defaults
+        given: dict[str, Any] = {"timezone": good.get("timezone", settings_tz)}
         if "every" in good:
             try:
-                every = parse_duration(good["every"])
+                given["every_seconds"] = parse_duration(good["every"])
             except ValueError as e:
                 problems.add(f"{label}.every", str(e))
-        authority = good.get("authority", "media")
-        if authority not in AUTHORITIES:
-            problems.add(f"{label}.authority", f"expected one of {', '.join(AUTHORITIES)}")
-        tz = good.get("timezone", settings_tz)
+        if "authority" in good:
+            given["authority"] = good["authority"]
+            if good["authority"] not in AUTHORITIES:
+                problems.add(f"{label}.authority", f"expected one of {', '.join(AUTHORITIES)}")
         if "timezone" in good:
-            _check_tz(tz, f"{label}.timezone", problems)
-        method = str(good.get("method", "GET")).upper()
-        if method not in ("GET", "POST"):
-            problems.add(f"{label}.method", "expected GET or POST")
-        headers = good.get("headers", {})
-        if not all(isinstance(v, str) for v in headers.values()):
-            problems.add(f"{label}.headers", "header values must be strings")
+            _check_tz(good["timezone"], f"{label}.timezone", problems)
+        if "method" in good:
+            given["method"] = good["method"].upper()
+            if given["method"] not in ("GET", "POST"):
+                problems.add(f"{label}.method", "expected GET or POST")
+        if "headers" in good:
+            given["headers"] = MappingProxyType(dict(good["headers"]))
+            if not all(isinstance(v, str) for v in good["headers"].values()):
+                problems.add(f"{label}.headers", "header values must be strings")
+        if "timeout" in good:
+            given["timeout_seconds"] = float(good["timeout"])
+        for key in ("issuer", "language", "enabled", "body", "min_items", "max_bytes"):
+            if key in good:
+                given[key] = good[key]
         options = {k: v for k, v in good.items() if k not in SOURCE_KEYS}
         if kind is not None:
             missing = kind.required - set(table)
@@ -268,19 +278,8 @@ def _load_sources(raw: object, settings_tz: str, problems: Problems) -> tuple[So
                 name=good["name"],
                 kind=good["kind"],
                 url=url,
-                every_seconds=every,
-                authority=authority,
-                issuer=good.get("issuer"),
-                timezone=tz,
-                language=good.get("language", "zh"),
-                enabled=good.get("enabled", True),
-                method=method,
-                headers=MappingProxyType(dict(headers)),
-                body=good.get("body"),
-                min_items=good.get("min_items", 1),
-                max_bytes=good.get("max_bytes", 5_000_000),
-                timeout_seconds=float(good.get("timeout", 20.0)),
                 options=MappingProxyType(options),
+                **given,
             )
         )
     return tuple(sources)
@@ -303,25 +302,32 @@ def _load_email(raw: object, problems: Problems) -> EmailConfig | None:
             recipients.append(Recipient(address=r))
         elif isinstance(r, dict):
             g = check_table(r, RECIPIENT_KEYS, where, problems, ("address",))
-            sev = g.get("min_severity", "low")
-            _check_severity(sev, f"{where}.min_severity", problems, allow_off=False)
+            if "min_severity" in g:
+                _check_severity(
+                    g["min_severity"], f"{where}.min_severity", problems, allow_off=False
+                )
+            if "topics" in g:
+                g["topics"] = tuple(str(t) for t in g["topics"])
             if "address" in g:
-                topics = tuple(str(t) for t in g.get("topics", []))
-                recipients.append(Recipient(g["address"], topics, sev))
+                recipients.append(Recipient(**g))
         else:
             problems.add(where, "expected an address string or a table with 'address'")
     if "recipients" in good and not recipients:
         problems.add("email.recipients", "needs at least one recipient")
     if any(k not in good for k in EMAIL_REQUIRED):
         return None
+    optional: dict[str, Any] = {}
+    if "username" in good:
+        optional["username"] = good["username"]
+    if "timeout" in good:
+        optional["timeout_seconds"] = float(good["timeout"])
     return EmailConfig(
         host=good["host"],
         port=good.get("port", 465 if security == "ssl" else 25),
         security=security,
         sender=good["sender"],
         recipients=tuple(recipients),
-        username=good.get("username", ""),
-        timeout_seconds=float(good.get("timeout", 30.0)),
+        **optional,
     )
 
 
@@ -351,27 +357,23 @@ def load_config(path: Path | str | None = None) -> Config:
             problems.add(key, f"unknown table; allowed: {', '.join(TOP_KEYS)}")
 
     s = check_table(_sub(data, "settings", problems), SETTINGS_KEYS, "settings", problems)
-    tz = s.get("timezone", "Asia/Shanghai")
-    _check_tz(tz, "settings.timezone", problems)
     for key in ("concurrency", "per_host", "retention_days"):
         if key in s and s[key] < 1:
             problems.add(f"settings.{key}", "must be at least 1")
-    settings = Settings(
-        data_dir=base / s.get("data_dir", "data"),
-        timezone=tz,
-        rules=base / s.get("rules", "rules.toml"),
-        user_agent=s.get("user_agent", DEFAULT_USER_AGENT),
-        concurrency=s.get("concurrency", 16),
-        per_host=s.get("per_host", 2),
-        retention_days=s.get("retention_days", 180),
-    )
+    for key in ("data_dir", "rules"):
+        if key in s:
+            s[key] = Path(s[key])
+    settings = Settings(**s)
+    settings = replace(settings, data_dir=base / settings.data_dir, rules=base / settings.rules)
+    tz = settings.timezone
+    _check_tz(tz, "settings.timezone", problems)
 
     d = check_table(_sub(data, "digest", problems), DIGEST_KEYS, "digest", problems)
     if "at" in d and not TIME_RE.match(d["at"]):
         problems.add("digest.at", f"expected HH:MM (24h), got {d['at']!r}")
-    if d.get("language", "zh") not in ("zh", "en"):
+    if "language" in d and d["language"] not in ("zh", "en"):
         problems.add("digest.language", "expected zh or en")
-    if d.get("max_age_days", 1) < 1:
+    if "max_age_days" in d and d["max_age_days"] < 1:
         problems.add("digest.max_age_days", "expected a number of days, at least 1")
     digest = DigestConfig(**d)
 

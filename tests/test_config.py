@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config, parse_duration
+from pipeline.config import (
+    AlertsConfig,
+    DigestConfig,
+    EmailConfig,
+    Recipient,
+    Settings,
+    load_config,
+    parse_duration,
+)
 from pipeline.errors import ConfigError
+from pipeline.models import Source
 
 GOOD = """
 [settings]
@@ -182,3 +192,22 @@ def test_shipped_config_loads() -> None:
     assert config.sources, "the shipped sources.toml must list sources"
     assert config.settings.rules == root / "rules.toml"
     assert config.email is None
+
+
+def test_keys_left_out_take_the_dataclass_defaults(tmp_path: Path) -> None:
+    """The loader writes no default of its own: what the file does not set is the dataclass's."""
+    path = write(
+        tmp_path,
+        '[email]\nhost = "h"\nsender = "s@example.com"\nrecipients = ["r@example.com"]\n'
+        '[[sources]]\nid = "a"\nname = "A"\nkind = "rss"\nurl = "https://a.example/feed"\n',
+    )
+    config = load_config(path)
+    base = path.resolve().parent
+    assert config.settings == replace(
+        Settings(), data_dir=base / Settings().data_dir, rules=base / Settings().rules
+    )
+    assert config.digest == DigestConfig() and config.alerts == AlertsConfig()
+    assert config.sources == (Source("a", "A", "rss", "https://a.example/feed"),)
+    assert config.email == EmailConfig(
+        "h", 25, "none", "s@example.com", (Recipient("r@example.com"),)
+    )
