@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import ConfigError
-from pipeline.fetch.kinds import KINDS
+from pipeline.fetch.registry import KINDS
 from pipeline.models import Source
 from pipeline.validate import KeyType, Problems, check_table
 
@@ -221,7 +221,7 @@ def _load_sources(raw: object, settings_tz: str, problems: Problems) -> tuple[So
         kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
         allowed: dict[str, _T] = dict(SOURCE_KEYS)
         if kind is not None:
-            allowed.update(kind.options)
+            allowed.update(kind.key_types())
         good = check_table(table, allowed, label, problems, SOURCE_REQUIRED)
         if isinstance(kind_name, str) and kind is None:
             problems.add(

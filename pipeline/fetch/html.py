@@ -20,18 +20,30 @@ from bs4 import BeautifulSoup, Tag
 from pipeline.errors import LayoutChangedError
 from pipeline.fetch.items import COMMON_OPTIONS, Builder, common_problems, selector_problems
 from pipeline.fetch.items import split_attr as split_attr
-from pipeline.fetch.registry import Document, Kind, Page
+from pipeline.fetch.kind import Document, Kind, Option, Page
 
-OPTIONS: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
+_AS_TITLE = "CSS selector inside the row, as for `title`"
+OPTIONS: Mapping[str, Option] = MappingProxyType(
     {
         **COMMON_OPTIONS,
-        "item": str,
-        "title": str,
-        "link": str,
-        "date": str,
-        "summary": str,
-        "link_pattern": str,
-        "count_marker": str,
+        "item": Option(str, "CSS selector of one row"),
+        "title": Option(
+            str,
+            'CSS selector inside the row; `"sel @attr"` reads an attribute (PBOC\'s'
+            ' `a[istitle="true"] @title`, because the link text is cut with `...`);'
+            ' `"."` is the row itself',
+        ),
+        "link": Option(str, f"{_AS_TITLE} (default `a @href`)"),
+        "date": Option(str, _AS_TITLE),
+        "summary": Option(str, _AS_TITLE),
+        "link_pattern": Option(
+            str, "regex a link must match; rows whose link does not are skipped"
+        ),
+        "count_marker": Option(
+            str,
+            "a string whose count in the page must equal the rows parsed, to catch partial"
+            ' breakage (PBOC\'s `istitle="true"`)',
+        ),
     }
 )
 
@@ -105,6 +117,7 @@ def validate(options: Mapping[str, Any]) -> list[str]:
 KIND = Kind(
     name="html",
     parse=parse,
+    summary="a list page read with CSS selectors (BeautifulSoup, lxml)",
     options=OPTIONS,
     required=frozenset({"item", "title"}),
     validate=validate,

@@ -16,7 +16,7 @@ from typing import Any
 import soupsieve
 
 from pipeline.fetch.dates import parse_date
-from pipeline.fetch.registry import Document, Page
+from pipeline.fetch.kind import Document, Option, Page
 from pipeline.fetch.urls import canonical
 from pipeline.models import Item
 
@@ -24,14 +24,23 @@ _INLINE_TAG = re.compile(r"</?(?:em|b|strong|i|u|span|font|a|sup|sub|mark)\b[^>]
 _TAG = re.compile(r"<[^>]*>")
 _ATTR_SELECTOR = re.compile(r"^(.*?)\s*@([\w:-]+)$", re.S)
 
-COMMON_OPTIONS: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
+COMMON_OPTIONS: Mapping[str, Option] = MappingProxyType(
     {
-        "date_format": str,  # strptime format for naive dates the generic parser cannot read
-        "https_links": bool,  # rewrite http:// item links to https://
-        "detail": str,  # CSS selector of the body on each new item's page
-        "detail_url": str,  # template for the detail URL, e.g. "...data_docId={docId}.json"
-        "detail_json": str,  # dotted path to an HTML string when the detail page is JSON
-        "detail_hosts": list,  # other hosts detail pages may be fetched from (default: none)
+        "date_format": Option(str, "strptime format, for dates the generic parser cannot read"),
+        "https_links": Option(bool, "`true` rewrites `http://` item links to `https://`"),
+        "detail": Option(
+            str,
+            "CSS selector of the body on each *new* item's page, fetched once, for the classifier",
+        ),
+        "detail_url": Option(
+            str,
+            "the detail page's URL as a template over the item's `extra` fields"
+            ' (`"…data_docId={docId}.json"`; default: the item\'s link)',
+        ),
+        "detail_json": Option(str, "dotted path to an HTML string when the detail page is JSON"),
+        "detail_hosts": Option(
+            list, "other hosts detail pages may come from (by default only the source's own host)"
+        ),
     }
 )
 

@@ -23,25 +23,46 @@ from pipeline.fetch.items import (
     common_problems,
     template_problems,
 )
-from pipeline.fetch.registry import Document, Kind, Page
+from pipeline.fetch.kind import Document, Kind, Option, Page
 
-OPTIONS: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
+OPTIONS: Mapping[str, Option] = MappingProxyType(
     {
         **COMMON_OPTIONS,
-        "items": (str, list),
-        "title": (str, list),
-        "link": (str, list),
-        "link_template": str,
-        "link_rules": list,
-        "link_base": str,
-        "date": (str, list),
-        "date_unit": str,
-        "summary": (str, list),
-        "guid": str,
-        "extra": list,
-        "status_path": str,
-        "status_ok": (int, str),
-        "message_path": str,
+        "items": Option(
+            (str, list),
+            "dotted path to the list of rows, or a list of paths (the first present wins)",
+        ),
+        "title": Option(
+            (str, list),
+            "a field of the row, or a list of fields: the first non-empty wins (NFRA's"
+            ' `["docSubtitle", "docTitle"]`)',
+        ),
+        "link": Option((str, list), "field(s) of the link, as for `title`"),
+        "link_template": Option(
+            str, 'the link built from the row\'s fields: `"…ItemDetail.html?docId={docId}"`'
+        ),
+        "link_rules": Option(
+            list,
+            "`[{ field, equals, template }]`: the first rule whose field equals its value builds"
+            " the row's link (第一财经's `AppID == 0` → `/vip{url}`)",
+        ),
+        "link_base": Option(str, "base URL for relative links (default: the source's `url`)"),
+        "date": Option((str, list), "field(s) of the date, as for `title`"),
+        "date_unit": Option(str, "`s` or `ms`: the date is an epoch number in that unit"),
+        "summary": Option((str, list), "field(s) of the summary, as for `title`"),
+        "guid": Option(str, "field that identifies a row (default: its link)"),
+        "extra": Option(
+            list, "raw fields kept on the item (document numbers, ids for `detail_url`)"
+        ),
+        "status_path": Option(
+            str,
+            "dotted path to the status of an error envelope: any value but `status_ok` fails"
+            ' the fetch instead of reading as "no news" (NFRA\'s `rptCode`)',
+        ),
+        "status_ok": Option((int, str), "the status of a good response (default 200)"),
+        "message_path": Option(
+            str, "dotted path to the error message shown with that failure (default `msg`)"
+        ),
     }
 )
 _MISSING = object()
@@ -188,6 +209,7 @@ def validate(options: Mapping[str, Any]) -> list[str]:
 KIND = Kind(
     name="json",
     parse=parse,
+    summary="a JSON API",
     options=OPTIONS,
     required=frozenset({"items", "title"}),
     validate=validate,

@@ -14,8 +14,8 @@ import time
 
 from pipeline.errors import FetchError, LayoutChangedError
 from pipeline.fetch import charset, detect
-from pipeline.fetch.kinds import KINDS
-from pipeline.fetch.registry import Document, Page
+from pipeline.fetch.kind import Document, Page
+from pipeline.fetch.registry import KINDS
 from pipeline.models import Fetched, Item, Source, SourceResult
 
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from types import MappingProxyType, TracebackType
 
 from pipeline.fetch import parse
-from pipeline.fetch.registry import SlowPath
+from pipeline.fetch.kind import SlowPath
 from pipeline.models import Fetched, Source, SourceResult
 
 

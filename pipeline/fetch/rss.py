@@ -1,10 +1,11 @@
 """Kind ``rss``: RSS 2.0 and Atom through a fast lxml path; feedparser for everything else.
 
 feedparser is lenient but slow (its sanitiser and date handlers dominate a profile); walking a
-well-formed feed with lxml does the same job for a small fraction of the cost. The fast path only
-accepts what it fully understands (well-formed XML, an ``rss/channel/item`` or Atom ``feed/entry`` tree); any
-syntax error or other dialect (RSS 1.0/RDF, broken markup) goes to feedparser, which is lenient.
-Both paths build items through the same ``Builder`` so they agree on titles, links and dates.
+well-formed feed with lxml does the same job for a small fraction of the cost. The fast path
+only accepts what it fully understands (well-formed XML, an ``rss/channel/item`` or Atom
+``feed/entry`` tree); any syntax error or other dialect (RSS 1.0/RDF, broken markup) goes to
+feedparser, which is lenient. Both paths build items through the same ``Builder`` so they agree
+on titles, links and dates.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from pipeline.errors import LayoutChangedError
 from pipeline.fetch.items import COMMON_OPTIONS, Builder, common_problems
-from pipeline.fetch.registry import Document, Kind, Page, SlowPath
+from pipeline.fetch.kind import Document, Kind, Page, SlowPath
 
 log = logging.getLogger(__name__)
 
@@ -157,5 +158,12 @@ def parse(doc: Document) -> Page:
 
 
 KIND = Kind(
-    name="rss", parse=parse, options=COMMON_OPTIONS, validate=common_problems, expects="RSS"
+    name="rss",
+    parse=parse,
+    summary="RSS 2.0, RSS 1.0 or Atom: well-formed feeds take a fast lxml path, anything else"
+    " goes through feedparser; odd dates (FCA's `Monday, July 27, 2026 - 15:30`) are read in"
+    " the source's `timezone`",
+    options=COMMON_OPTIONS,
+    validate=common_problems,
+    expects="RSS",
 )
