@@ -37,7 +37,9 @@ OPTIONS: Mapping[str, Option] = MappingProxyType(
             "a field of the row, or a list of fields: the first non-empty wins (NFRA's"
             ' `["docSubtitle", "docTitle"]`)',
         ),
-        "link": Option((str, list), "field(s) of the link, as for `title`"),
+        "link": Option(
+            (str, list), "field(s) of the link, as for `title` (this or `link_template` is needed)"
+        ),
         "link_template": Option(
             str, 'the link built from the row\'s fields: `"…ItemDetail.html?docId={docId}"`'
         ),
