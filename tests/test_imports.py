@@ -123,12 +123,24 @@ def test_the_leaf_and_the_table_modules_import_only_downwards() -> None:
 
 
 def test_outside_the_store_only_its_facade_is_imported() -> None:
+    import pipeline.store
+
     graph = import_graph()
     for module, targets in sorted(graph.items()):
         if module.startswith("pipeline.store"):
             continue
         inner = {t for t in targets if t.startswith("pipeline.store.")}
         assert not inner, f"{module} imports {', '.join(sorted(inner))}"
+    # and from the package, only its API (the table functions it still re-exports are not)
+    api = set(pipeline.store.__all__)
+    files = module_files()
+    for module, path in sorted(files.items()):
+        if module.startswith("pipeline.store"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "pipeline.store":
+                names = {alias.name for alias in node.names}
+                assert names <= api, f"{module} imports {', '.join(sorted(names - api))}"
 
 
 def _write(root: Path, files: Mapping[str, str]) -> None:

@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from pipeline.cli import cli
 from pipeline.errors import StoreError
 from pipeline.store import DIGEST_LAST_SLOT, Store
 from pipeline.store.schema import LEGACY_NAMES, MIGRATIONS, VERSION, migrate, open_db
+from tests.support.harness import Src, clean_env, write_config
 
 LEGACY_DB = Path(__file__).parent / "data" / "db" / "lendwatch-2026-12-03.db"
 Rows = dict[str, list[tuple[object, ...]]]
@@ -181,3 +184,29 @@ def test_a_named_migration_this_version_does_not_know_is_refused(legacy: Path) -
     with pytest.raises(StoreError, match=r"newer lendwatch \(unknown migrations items-0004"):
         open_db(legacy)
     assert "_migrations" in contents(legacy), "left as it was"
+
+
+def test_the_commands_exit_3_on_a_database_of_a_newer_lendwatch(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [Src("a", "http://127.0.0.1:9/feed.xml")])
+    path = tmp_path / "data" / "lendwatch.db"
+    open_db(path).close()
+    conn = raw(path)
+    conn.execute(f"PRAGMA user_version = {VERSION + 7}")
+    conn.close()
+    result = CliRunner().invoke(cli, ["--config", str(config), "status"], env=clean_env())
+    assert result.exit_code == 3
+    assert f"database {path}: written by a newer lendwatch (schema version {VERSION + 7}" in (
+        result.output
+    )
+
+
+def test_the_commands_open_the_old_database_as_it_is(tmp_path: Path, legacy: Path) -> None:
+    config = write_config(tmp_path, [Src("pboc-news", "http://127.0.0.1:9/feed.xml")])
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(legacy, tmp_path / "data" / "lendwatch.db")
+    runner = CliRunner()
+    exported = runner.invoke(cli, ["--config", str(config), "export"], env=clean_env())
+    assert exported.exit_code == 0, exported.output
+    assert len(exported.stdout.splitlines()) == 29
+    listed = runner.invoke(cli, ["--config", str(config), "deliveries"], env=clean_env())
+    assert "SMTP 451 try again later" in listed.stdout
