@@ -219,7 +219,6 @@ LEGACY_NAMES: Mapping[str, int] = MappingProxyType(
         "items-0003-fts-deferred": 6,
     }
 )
-assert sorted(LEGACY_NAMES.values()) == list(range(1, VERSION + 1))
 
 
 def user_version(db: sqlite_utils.Database) -> int:
