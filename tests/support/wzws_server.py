@@ -222,6 +222,13 @@ class WzwsSite:
             return status, dict(headers), body
         cookies = {k: m.value for k, m in SimpleCookie(req.headers.get("Cookie", "")).items()}
         path = req.path
+        # The gateway's own script and the icon are not challenged: a browser fetches them
+        # beside the challenge page, and a second session cookie would replace the one the
+        # page's script is answering for.
+        if path.startswith("/wzws-waf-cgi/"):
+            return 200, {"Content-Type": "application/javascript"}, b"/* wzws */"
+        if path == "/favicon.ico":
+            return 404, {"Content-Type": "text/plain"}, b"no icon"
         if path.startswith("/WZWSRE"):
             return self._confirm(req, cookies)
         if path == "/waf_zw_verify" and req.method == "POST":
