@@ -396,3 +396,41 @@ def test_the_cookieless_client_keeps_no_cookie_of_its_own() -> None:
 
         assert asyncio.run(go()) == 0
         assert site.confirms_ok == 1
+
+
+def test_a_request_waiting_on_another_solve_reuses_its_clearance() -> None:
+    """B is challenged and answering (holding the host's solve lock) when A is challenged: A
+    waits, sees the host's cookies changed and retries with them instead of solving again."""
+    with WzwsSite({"/a": PBOC, "/b": PBOC}) as site:
+
+        async def go() -> tuple[Outcome, Outcome]:
+            b_confirming = asyncio.Event()
+            a_challenged = asyncio.Event()
+            async with httpx.AsyncClient(cookies=cookieless_jar()) as client:
+                send = httpx_sender(client)
+
+                async def choreographed(request: HttpRequest) -> HttpResponse:
+                    if "/WZWSRE" in request.url:
+                        b_confirming.set()
+                        await a_challenged.wait()
+                    response = await send(request)
+                    if request.url.endswith("/a") and "wzwsquestion" in response.content.decode():
+                        a_challenged.set()
+                    return response
+
+                solver = ChallengeSolver(choreographed, CookieJar())
+
+                async def a() -> Outcome:
+                    await b_confirming.wait()
+                    return await solver.fetch(HttpRequest("GET", site.url("/a"), HEADERS))
+
+                b_out, a_out = await asyncio.gather(
+                    solver.fetch(HttpRequest("GET", site.url("/b"), HEADERS)), a()
+                )
+                return a_out, b_out
+
+        a_out, b_out = asyncio.run(asyncio.wait_for(go(), 60))
+        assert (b_out.status, a_out.status) == ("solved", "passed")
+        assert a_out.requests == 2  # challenged, then the retry with B's clearance
+        assert a_out.response.content == PBOC
+        assert (len(site.confirm_requests()), site.confirms_ok) == (1, 1)

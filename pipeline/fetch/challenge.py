@@ -14,6 +14,12 @@ Seams for the fetch cycle (kept free of sources, store and settings on purpose):
   requests are throttled like any other. ``httpx_sender`` is a ready one for an httpx client.
 * ``CookieJar`` (pipeline.fetch.cookies) holds the clearance; ``jar.export(host)`` /
   ``jar.load(HostCookies)`` move it to and from the database after a ``solved`` outcome.
+* Errors of ``send`` (timeouts, network errors) propagate for the cycle's retry logic;
+  ``RedirectLimit`` is raised after ``max_redirects``.
+
+Requests to one host that are challenged at the same time do not all solve: the solve runs
+under a per-host lock, and a request that finds the host's cookies changed while it waited
+first retries with them.
 """
 
 from __future__ import annotations
@@ -101,19 +107,13 @@ class ChallengeSolver:
         self.max_redirects = max_redirects
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def _follow(
-        self, request: HttpRequest, pinned: Mapping[str, str] | None = None
-    ) -> tuple[HttpResponse, int]:
-        """Send, storing cookies and following redirects as a browser does. ``pinned`` cookies
-        override the jar's on the first request (the confirm must carry the session cookie of
-        the challenge it answers, even if a concurrent request replaced it in the jar)."""
+    async def _follow(self, request: HttpRequest) -> tuple[HttpResponse, int]:
+        """Send, storing cookies and following redirects as a browser does."""
         sent = 0
         while True:
             headers = dict(request.headers)
-            cookies = {**self.jar.pairs(request.url), **(pinned or {})}
-            pinned = None
-            if cookies:
-                stored = "; ".join(f"{k}={v}" for k, v in cookies.items())
+            stored = self.jar.header(request.url)
+            if stored:
                 own = headers.pop("Cookie", None) or headers.pop("cookie", None)
                 headers["Cookie"] = f"{own}; {stored}" if own else stored
             response = await self.send(
@@ -165,8 +165,7 @@ class ChallengeSolver:
             response, more = await self._follow(
                 HttpRequest(
                     confirm.method, confirm.url, {**base, **confirm.headers()}, confirm.body()
-                ),
-                pinned=set_cookie_pairs(response),
+                )
             )
         sent += more
         again = wzws.recognise(response.status, response.content, response.header_map())
@@ -186,16 +185,6 @@ class ChallengeSolver:
         if isinstance(found, wzws.Unsolvable):
             return Outcome("blocked", response, found.reason, found.variant, sent)
         return Outcome(status, response, requests=sent)
-
-
-def set_cookie_pairs(response: HttpResponse) -> dict[str, str]:
-    """``name -> value`` of the cookies a response sets (attributes dropped)."""
-    pairs: dict[str, str] = {}
-    for header in response.header_list("set-cookie"):
-        name, sep, value = header.split(";", 1)[0].partition("=")
-        if sep and name.strip():
-            pairs[name.strip()] = value.strip().strip('"')
-    return pairs
 
 
 def cookieless_jar() -> StdCookieJar:
