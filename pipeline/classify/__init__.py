@@ -3,16 +3,18 @@
     classifier = Classifier.from_file(Path("rules.toml"))
     verdict = classifier.classify(title, summary, issuer="nfra", authority="regulator")
 
-Modules: ``normalize`` (length-preserving folding), ``matcher`` (one Aho-Corasick pass),
-``rules``/``rules_load`` (rules.toml -> frozen dataclasses, validated), ``engine`` (rule
-evaluation), ``authority`` (severity arithmetic), ``docnum`` (发文字号), ``verdict``
-(explanations), ``evaluate`` (precision/recall on labelled lines).
+Modules: ``normalize`` (folding), ``script`` (traditional -> simplified Chinese, with offsets
+back into the original), ``matcher`` (one Aho-Corasick pass), ``rules``/``rules_load``
+(rules.toml -> frozen dataclasses, validated), ``engine`` (rule evaluation), ``authority``
+(severity arithmetic), ``docnum`` (发文字号), ``verdict`` (explanations), ``evaluate``
+(precision/recall on labelled lines).
 
 ``flagged`` means "affects online lending" (label 2). Neighbour topics (general credit policy,
 general fintech/payment/data rules) are reported in ``topics`` with ``flagged=False`` and
 ``severity=None``. Match offsets are character offsets in the original field text (folding
-keeps lengths). ``score`` is the severity arithmetic for a flagged item, else the relevance of
-the best neighbour rule (0.0 when nothing matched).
+keeps lengths; a traditional phrase that converts to a different length is mapped back).
+``score`` is the severity arithmetic for a flagged item, else the relevance of the best
+neighbour rule (0.0 when nothing matched).
 """
 
 from __future__ import annotations

@@ -22,13 +22,13 @@ from collections.abc import Iterable, Sequence
 
 import ahocorasick_rs
 
-from pipeline.classify.normalize import fold
+from pipeline.classify.normalize import prepare
 
 # Joins the fields before scanning; no pattern contains it (patterns are folded text).
 SEPARATOR = "\x1f"
 
-# One match: (field index, start, end, pattern index). Offsets are relative to the field and valid
-# in the folded and in the original text alike (folding keeps lengths). The same tuple serves
+# One match: (field index, start, end, pattern index). Offsets are relative to the field, in the
+# original text (mapped back when a traditional phrase changed length). The same tuple serves
 # every vocabulary owning the pattern; ``Matcher.canonical[pattern][vocabulary]`` is the term it
 # stands for. A plain tuple, not a dataclass: one is built for every match of every item.
 Hit = tuple[int, int, int, int]
@@ -164,11 +164,13 @@ class Matcher:
         None if nothing matched, or with ``wanted`` (pattern indexes) if no wanted pattern did:
         the caller would discard the hits anyway, and most items stop here.
 
-        The fields are joined with a separator no pattern contains, folded and scanned once;
-        offsets are then made relative to each field. ASCII edges are checked here."""
+        The fields are joined with a separator no pattern contains, prepared (folded, converted
+        to simplified Chinese) and scanned once; offsets are then mapped back to the original
+        and made relative to each field. ASCII edges are checked here."""
         if not any(texts):
             return None
-        joined = fold(SEPARATOR.join(texts))
+        prepared = prepare(SEPARATOR.join(texts))
+        joined = prepared.text
         found = self.automaton.find_matches_as_indexes(joined, overlapping=True)
         if not found:
             return None
@@ -182,8 +184,11 @@ class Matcher:
             pids = {f[0] for f in found}
             if wanted is not None and pids.isdisjoint(wanted):
                 return None
+        if prepared.alignment is not None:  # a phrase changed length: back to the original
+            span = prepared.span
+            found = [(pid, *span(s, e)) for pid, s, e in found]
         first = len(texts[0])  # the separator after the title
-        second = first + 1 + len(texts[1]) if len(texts) > 2 else len(joined)
+        second = first + 1 + len(texts[1]) if len(texts) > 2 else sum(map(len, texts)) + 1
         a, b = first + 1, second + 1
         # Offsets relative to the field each match is in.
         raw = [

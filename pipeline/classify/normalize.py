@@ -1,32 +1,33 @@
-"""Length-preserving text folding for matching Chinese and English headlines.
+"""Text folding for matching Chinese (in any script) and English headlines.
 
-``fold(text)`` maps every character to exactly one character, so an offset in the folded text is
-the same offset in the original text: matches are reported, and snippets cut, in the text the
-reader sees. The folding is
+``prepare(text)`` gives the text the matcher scans and the way back to the original's offsets:
 
-* case folding (``str.lower``; the rare characters whose lower case is longer are kept as is),
-* NFKC for every character whose NFKC form is a single letter, digit, space or one of ``%+.&/'``
-  (full-width ``ＡＢＣ１２３％`` and the ideographic space become ASCII; compatibility forms whose
-  NFKC is several characters, such as ``…`` -> ``...``, are left alone to keep offsets),
-* traditional to simplified Chinese, character by character, from zhconv's ``zh-hans`` table
-  (single-character entries only; phrase entries need context and are not used),
-* whitespace (tab, newline, no-break and ideographic spaces) to a plain space, and hyphens and
-  dashes to a space so that ``buy-now pay-later`` matches ``buy now pay later``.
+1. traditional to simplified Chinese, phrase by phrase (``script.simplify``, zhconv-rs), only
+   when the text holds a character that converts; a phrase may change length, so the result
+   carries an ``Alignment`` for those texts (None for all others);
+2. ``fold``: a length-preserving mapping of every character to exactly one character:
 
-Every item is folded, so ``fold`` avoids work most text does not need: ``str.translate`` walks
-every character, so it only runs when a compiled character class (a bitmap in ``re``) finds a
-character that needs mapping; plain simplified Chinese pays one ``lower()`` and one regex scan.
+   * case folding (``str.lower``; the rare characters whose lower case is longer are kept),
+   * NFKC for every character whose NFKC form is a single letter, digit, space or one of
+     ``%+.&/'`` (full-width ``ＡＢＣ１２３％`` and the ideographic space become ASCII;
+     compatibility forms whose NFKC is several characters, such as ``…``, are left alone),
+   * whitespace (tab, newline, no-break and ideographic spaces) to a plain space, and hyphens and
+     dashes to a space so that ``buy-now pay-later`` matches ``buy now pay later``.
+
+Every item is folded, so this avoids work most text does not need: one compiled character class
+(a bitmap in ``re``) finds whether anything needs converting or mapping at all, and plain
+simplified Chinese pays that one scan; ``str.translate`` walks every character, so it only runs
+when several distinct characters need mapping.
 """
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from zhconv import zhconv
+from pipeline.classify import script
 
 logger = logging.getLogger(__name__)
 
@@ -51,31 +52,6 @@ def _nfkc_single(char: str) -> str | None:
     return None
 
 
-def _load_zhconv() -> None:
-    """Load zhconv's dictionary from an explicit path: its default loader leaves the file open
-    (a ResourceWarning), a named file is read with ``with``."""
-    if zhconv.zhcdicts is None:
-        resource = importlib.resources.files("zhconv") / "zhcdict.json"
-        with importlib.resources.as_file(resource) as path:
-            zhconv.loaddict(str(path))
-
-
-def _simplified_table() -> dict[str, str]:
-    """Traditional -> simplified single characters (BMP only), chains resolved."""
-    _load_zhconv()
-    source = zhconv.getdict("zh-hans")
-    table = {k: v for k, v in source.items() if len(k) == 1 and len(v) == 1 and k != v}
-    resolved: dict[str, str] = {}
-    for k, v in table.items():
-        seen = {k}
-        while v in table and v not in seen:
-            seen.add(v)
-            v = table[v]
-        if ord(k) < _BMP and k != v:
-            resolved[k] = v
-    return resolved
-
-
 @dataclass(frozen=True, slots=True)
 class _Tables:
     table: list[str]  # code point -> folded character (BMP)
@@ -88,12 +64,17 @@ class _Tables:
     dirty: re.Pattern[str]
     # ``heavy`` plus lone surrogates (which ``translate`` turns into U+FFFD).
     each: re.Pattern[str]
-    # Characters whose folded form folds again (rare: Kangxi radicals -> traditional ->
-    # simplified); with none of them, replacing one character at a time equals ``translate``.
+    # Characters whose folded form folds again (none today; kept exact should NFKC chain);
+    # with none of them, replacing one character at a time equals ``translate``.
     unstable: frozenset[str]
     # The ASCII characters that fold to something other than their lower case (tab, newline,
     # hyphen ...): ASCII text needs only ``lower`` and these replacements.
     ascii: tuple[tuple[str, str], ...]
+    # The characters the script conversion changes (``script.char_table``), folded: text with
+    # none of them needs no conversion.
+    hant: re.Pattern[str]
+    # ``dirty`` or ``hant``: text with neither is matched as it is (one scan decides).
+    suspect: re.Pattern[str]
 
 
 def _build_tables() -> _Tables:
@@ -104,8 +85,6 @@ def _build_tables() -> _Tables:
         single = _nfkc_single(chr(cp))
         if single is not None:
             mapping[chr(cp)] = single
-    for k, v in _simplified_table().items():
-        mapping[k] = mapping.get(v, v)
     for ch in _SPACES:
         mapping[ch] = " "
     for ch in _DASHES:
@@ -121,7 +100,9 @@ def _build_tables() -> _Tables:
     changing = {ch for ch in lowers if ch.lower() != ch} | set(mapping)
     cheap = {k: v for k, v in mapping.items() if k in _CHEAP}
     heavy = sorted(k for k in mapping if k not in _CHEAP)
-    logger.debug("normalize: %d characters fold", len(mapping))
+    hant = sorted(script.char_table())
+    logger.debug("normalize: %d characters fold, %d convert", len(mapping), len(hant))
+    hant_class = "".join(re.escape(k) for k in hant)
     return _Tables(
         table=table,
         any=re.compile("[" + "".join(re.escape(k) for k in sorted(mapping)) + "]"),
@@ -134,6 +115,13 @@ def _build_tables() -> _Tables:
         ),
         ascii=tuple(
             (chr(c), table[c]) for c in range(128) if table[c] not in (chr(c), chr(c).upper())
+        ),
+        hant=re.compile("[" + hant_class + "]"),
+        suspect=re.compile(
+            "["
+            + "".join(re.escape(k) for k in sorted(changing))
+            + hant_class
+            + "\U00010000-\U0010ffff]"
         ),
     )
 
@@ -187,6 +175,34 @@ def fold(text: str) -> str:
     return low
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A text as the matcher scans it, and the way back to the original's offsets."""
+
+    text: str
+    alignment: script.Alignment | None = None  # None: offsets are the same in both
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that ``text[start:end]`` came from."""
+        if self.alignment is None:
+            return start, end
+        return self.alignment.span(start, end)
+
+
+def prepare(text: str) -> Prepared:
+    """Fold ``text`` and convert it to simplified Chinese (see the module's docstring)."""
+    tables = _TABLES[0] if _TABLES else _tables()
+    if text.isascii():
+        return Prepared(fold(text))
+    if tables.suspect.search(text) is None:
+        return Prepared(text)  # simplified Chinese with nothing to fold: the common case
+    folded = fold(text)
+    if tables.hant.search(folded) is None:
+        return Prepared(folded)
+    converted, alignment = script.simplify(folded)
+    return Prepared(converted, alignment)
+
+
 def fold_term(term: str) -> str:
-    """Fold a lexicon term: like ``fold`` plus trimmed and with inner spaces collapsed."""
-    return " ".join(fold(term).split())
+    """Prepare a lexicon term: trimmed, inner spaces collapsed, in simplified Chinese."""
+    return " ".join(prepare(term).text.split())

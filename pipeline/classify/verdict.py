@@ -1,7 +1,7 @@
 """Turn an engine Outcome (+ severity assessment) into a Verdict that explains itself.
 
-Offsets in ``Match.start``/``Match.end`` are character offsets in the original field text
-(folding keeps lengths, so they are equally valid in the folded text).
+Offsets in ``Match.start``/``Match.end`` are character offsets in the original field text (the
+matcher maps them back when a traditional phrase converted to a different length).
 """
 
 from __future__ import annotations
