@@ -155,6 +155,28 @@ def test_eval_prints_metrics_misses_and_false_alarms(tmp_path: Path) -> None:
     assert "false alarms (label 0 flagged): 1\n  line 5 [n2] 消费金融公司增资" in out
 
 
+def test_eval_reports_each_language_when_records_have_one(tmp_path: Path) -> None:
+    labelled = tmp_path / "l.jsonl"
+    labelled.write_text(
+        lines(
+            {"title": "网络小贷新规发布", "label": 2, "lang": "zh"},
+            {"title": "網路小額貸款公司監管新規", "label": 2, "lang": "zh-hant"},
+            {"title": "Regulators target payday loans", "label": 2, "lang": "en"},
+            {"title": "A headline with nothing to find", "label": 2, "lang": "en"},
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = invoke(tmp_path / "absent.toml", eval_cmd, str(labelled), "--rules", str(RULES))
+    assert code == 0
+    assert "  lang zh: precision 1.000  recall 1.000  (tp 1, fp 0, fn 0; 1 items)" in out
+    assert "  lang zh-hant: precision 1.000  recall 1.000  (tp 1, fp 0, fn 0; 1 items)" in out
+    assert "  lang en: precision 1.000  recall 0.500  (tp 1, fp 0, fn 1; 2 items)" in out
+    # one language, or none: no breakdown
+    labelled.write_text(lines({"title": "网络小贷新规发布", "label": 2}), encoding="utf-8")
+    code, out, _ = invoke(tmp_path / "absent.toml", eval_cmd, str(labelled), "--rules", str(RULES))
+    assert "lang " not in out
+
+
 def test_eval_bounds(tmp_path: Path) -> None:
     labelled = tmp_path / "l.jsonl"
     labelled.write_text(lines({"title": "网络小贷新规发布", "label": 2}), encoding="utf-8")

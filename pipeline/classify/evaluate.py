@@ -24,6 +24,7 @@ class Scored:
     title: str
     label: int
     verdict: Verdict
+    lang: str = ""  # the record's ``lang`` (zh, zh-hant, en ...), if it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,15 @@ class EvalReport:
     def label1_high(self) -> tuple[Scored, ...]:
         return tuple(s for s in self.label1_flagged if s.verdict.severity == "high")
 
+    def by_language(self) -> dict[str, EvalReport]:
+        """One report per ``lang`` of the records (in order of first appearance); empty when
+        no record has one."""
+        langs: dict[str, list[Scored]] = {}
+        for s in self.scored:
+            if s.lang:
+                langs.setdefault(s.lang, []).append(s)
+        return {lang: EvalReport(tuple(rows)) for lang, rows in langs.items()}
+
 
 def source_hints(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(issuer, authority kind) from a record's ``issuer``/``authority``/``kind`` fields.
@@ -133,5 +143,15 @@ def evaluate(classifier: Classifier, lines: Iterable[str]) -> EvalReport:
             record["title"], record.get("summary") or "", issuer=issuer, authority=kind, detail=True
         )
         item_id = str(record.get("id", number))
-        scored.append(Scored(number, item_id, record["title"], int(record["label"]), verdict))
+        lang = record.get("lang")
+        scored.append(
+            Scored(
+                number,
+                item_id,
+                record["title"],
+                int(record["label"]),
+                verdict,
+                lang if isinstance(lang, str) else "",
+            )
+        )
     return EvalReport(tuple(scored), tuple(bad))

@@ -167,6 +167,13 @@ def _report(r: EvalReport) -> None:
     )
     flagged0 = sum(1 for s in r.by_label(0) if s.verdict.flagged)
     click.echo(f"label 0 (not relevant): {len(r.by_label(0))} items, {flagged0} flagged")
+    languages = r.by_language()
+    for lang, sub in languages.items() if len(languages) > 1 else ():
+        click.echo(
+            f"  lang {lang}: precision {sub.precision:.3f}  recall {sub.recall:.3f}  "
+            f"(tp {sub.true_positives}, fp {sub.false_positives}, fn {sub.false_negatives}; "
+            f"{len(sub.scored)} items)"
+        )
     _listing("misses (label 2 not flagged)", r.misses)
     _listing("false alarms (label 0 flagged)", r.false_alarms)
     _listing("label 1 flagged", r.label1_flagged)
