@@ -26,6 +26,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipeline.classify import script
 
@@ -175,9 +176,9 @@ def fold(text: str) -> str:
     return low
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A text as the matcher scans it, and the way back to the original's offsets."""
+class Prepared(NamedTuple):
+    """A text as the matcher scans it, and the way back to the original's offsets (a named
+    tuple: one is made for every item, and a tuple is the cheapest to make)."""
 
     text: str
     alignment: script.Alignment | None = None  # None: offsets are the same in both

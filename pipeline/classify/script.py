@@ -102,11 +102,12 @@ def _align(original: str, by_char: str, converted: str) -> Alignment | None:
 
     Converted phrases are made of ideographs, and everything else comes out as it went in, so
     ``by_char`` and ``converted`` split into the same sequence of runs (``_RUN``). A run that
-    reads the same in both maps character by character; one that differs is cut where the
-    converter itself cuts it (``_pieces``), and each piece maps character by character or, if
-    its length changed, as a whole. (Two phrases in one run can change length in opposite
-    directions, ``智慧型手機`` -> ``智能手机`` and ``太空梭`` -> ``航天飞机``, so an unchanged
-    length proves nothing: every run that differs is cut.)"""
+    keeps its length and differs in at most two characters (``網路`` -> ``网络``: the usual
+    case) maps character by character; any other is cut where the converter itself cuts it
+    (``_pieces``), and each piece maps character by character or, if its length changed, as a
+    whole. (Two phrases in one run can change length in opposite directions, ``智慧型手機`` ->
+    ``智能手机`` and ``太空梭`` -> ``航天飞机``, so an unchanged length alone proves nothing; but
+    the characters between two such phrases are shifted, so they differ in more than two.)"""
     n, m = len(by_char), len(converted)
     starts = list(range(m + 1))
     ends = list(range(m + 1))
@@ -120,7 +121,9 @@ def _align(original: str, by_char: str, converted: str) -> Alignment | None:
         ours, theirs = [(0, n)], [(0, m)]
     same = n == m
     for (a, b), (c, d) in zip(ours, theirs, strict=True):
-        if by_char[a:b] == converted[c:d]:
+        if b - a == d - c and (
+            by_char[a:b] == converted[c:d] or _few_differences(by_char, a, b, converted, c)
+        ):
             pieces = [(a, b, c, d)]
         else:
             pieces = _pieces(original, a, b, converted, c, d)
@@ -140,6 +143,17 @@ def _align(original: str, by_char: str, converted: str) -> Alignment | None:
     if same:
         return None
     return Alignment(tuple(starts), tuple(ends))
+
+
+def _few_differences(by_char: str, a: int, b: int, converted: str, c: int) -> bool:
+    """At most two characters of ``by_char[a:b]`` differ from ``converted`` at ``c``."""
+    differ = 0
+    for k in range(b - a):
+        if by_char[a + k] != converted[c + k]:
+            differ += 1
+            if differ > 2:
+                return False
+    return True
 
 
 _MAX_RUN = 200  # a longer run that changed length (never seen in a headline) maps as a whole
