@@ -85,9 +85,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     if args.parse_processes is None:  # what a real cycle of this size would use
         policy = policy_for(args.n)
     else:
-        policy = DEFAULT_POLICY.__class__(
-            parse_processes=args.parse_processes, offload_all=args.offload_all
-        )
+        policy = DEFAULT_POLICY.__class__(parse_processes=args.parse_processes)
     out: dict[str, Any] = {"feeds": args.n, "mode": args.mode}
     cpu0, _ = _usage()
     t0 = time.perf_counter()
@@ -162,7 +160,6 @@ def main() -> None:
     ap.add_argument(
         "--parse-processes", type=int, help="default: as lendwatch chooses (policy_for)"
     )
-    ap.add_argument("--offload-all", action="store_true", help="parse every feed in the pool")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--profile-top", type=int, default=25)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -177,7 +174,7 @@ def main() -> None:
         f"latency {args.latency * 1000:.0f} ms, {args.hosts} loopback hosts, "
         f"concurrency {args.concurrency}, per_host {args.per_host}, "
         f"parse processes {'auto' if args.parse_processes is None else args.parse_processes}"
-        f"{' (all feeds)' if args.offload_all else ''}, "
+        ", "
         f"{os.cpu_count()} CPUs"
     )
     print(
@@ -193,7 +190,6 @@ def main() -> None:
                 cmd += ["--concurrency", str(args.concurrency), "--per-host", str(args.per_host)]
                 if args.parse_processes is not None:
                     cmd += ["--parse-processes", str(args.parse_processes)]
-                cmd += ["--offload-all"] if args.offload_all else []
                 if args.profile:
                     cmd += ["--profile", "--profile-top", str(args.profile_top)]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=False)

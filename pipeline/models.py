@@ -77,6 +77,9 @@ class Item:
     published: datetime | None = None
     published_raw: str | None = None
     extra: Mapping[str, str] = field(default_factory=_empty)
+    # guids an earlier version of lendwatch gave this entry (before a change to canonical URLs);
+    # not stored: the cycle uses them to find the item under its old identity
+    aliases: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:

@@ -125,7 +125,7 @@ def test_broken_feed_goes_through_feedparser_and_warns_on_a_bad_date() -> None:
     assert [i.title for i in res.items] == ["Fees & charges: new BNPL rules", "Second item"]
     assert res.items[0].url == "https://example.org/a?x=1"  # utm_source stripped
     assert res.items[1].published is None and res.items[1].published_raw == "not a date"
-    assert res.warnings == ("unparseable date 'not a date' for 'Second item'",)
+    assert res.warnings == ("unparseable date: 'not a date' for 'Second item'",)
 
 
 def test_nfra_generic_title_falls_back_and_newlines_collapse() -> None:

@@ -49,7 +49,7 @@ def test_parsing_in_a_worker_process_stores_the_same(
     classifier = load_classifier(cfg)
     inline_cfg = replace(cfg, settings=replace(cfg.settings, data_dir=tmp_path / "inline"))
     pooled_cfg = replace(cfg, settings=replace(cfg.settings, data_dir=tmp_path / "pooled"))
-    pooled = replace(DEFAULT_POLICY, parse_processes=1, offload_all=True)
+    pooled = replace(DEFAULT_POLICY, parse_processes=1)
     for c, policy in ((inline_cfg, DEFAULT_POLICY), (pooled_cfg, pooled)):
         store = Store.open(c.settings.db_path)
         report = run_cycle(c, store, classifier=classifier, policy=policy)

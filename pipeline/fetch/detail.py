@@ -7,17 +7,19 @@ names the path to an HTML string when that page is JSON (NFRA ``data.docClob``).
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 from pipeline.errors import FetchError
-from pipeline.fetch import charset, detect
+from pipeline.fetch import charset, detect, redact
 from pipeline.fetch.html import extract, soup
 from pipeline.fetch.items import _AnyKeys
-from pipeline.fetch.jsonapi import lookup
+from pipeline.fetch.jsonapi import load, lookup
+from pipeline.fetch.pool import DEFAULT_TIMEOUT, in_thread
+from pipeline.fetch.text import plain
 from pipeline.models import Fetched, Item, Source
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,7 @@ def body_text(fetched: Fetched, source: Source) -> str:
         raise FetchError(source.id, f"detail HTTP {fetched.status}", http_status=fetched.status)
     path = source.options.get("detail_json")
     if path:
-        try:
-            value = lookup(json.loads(text), str(path))
-        except ValueError as e:
-            raise FetchError(source.id, f"detail is not JSON: {e}") from e
+        value = lookup(load(text, source.id, "detail: "), str(path))
         if not isinstance(value, str):
             raise FetchError(source.id, f"detail JSON has no string at {path}")
         text = value
@@ -65,12 +64,17 @@ def body_text(fetched: Fetched, source: Source) -> str:
         detect.check_blocked(text, fetched.status, source.id)  # weak markers count now
         detect.check_shell(text, source.id)
         raise FetchError(source.id, f"detail selector {source.options['detail']!r} found nothing")
-    return body[:MAX_BODY_CHARS]
+    return plain(body[: MAX_BODY_CHARS * 2], "text")[:MAX_BODY_CHARS]
 
 
 class DetailFetcher:
-    def __init__(self, get: Getter) -> None:
+    """Fills one item's body; the per-item boundary: whatever goes wrong with one detail page
+    (an HTTP failure, a page nested too deeply to read, a parser bug) leaves that item without
+    a body, logged, and never reaches the item's source or the cycle."""
+
+    def __init__(self, get: Getter, parse_timeout: float = DEFAULT_TIMEOUT) -> None:
         self.get = get
+        self.parse_timeout = parse_timeout
 
     async def fill(self, item: Item, source: Source | None) -> Item:
         if source is None or not source.options.get("detail") or item.body:
@@ -78,13 +82,26 @@ class DetailFetcher:
         url = detail_url(item, source)
         if not url:
             return item
+        shown = redact.url(url)
         if not allowed_host(url, source):
-            log.warning("%s: detail %s: not on the source's host; not fetched", source.id, url)
+            log.warning("%s: detail %s: not on the source's host; not fetched", source.id, shown)
             return item
         try:
             fetched = await self.get(source, url)
-            body = body_text(fetched, source)
+            async with asyncio.timeout(self.parse_timeout):  # parsed off the event loop
+                body = await in_thread(lambda: body_text(fetched, source))
         except FetchError as e:
-            log.warning("%s: detail %s: %s", source.id, url, e.reason)
+            log.warning("%s: detail %s: %s", source.id, shown, redact.text(e.reason))
+            return item
+        except TimeoutError:
+            log.warning(
+                "%s: detail %s: parsing took over %gs", source.id, shown, self.parse_timeout
+            )
+            return item
+        except RecursionError:
+            log.warning("%s: detail %s: nested too deeply to read", source.id, shown)
+            return item
+        except Exception as e:  # the per-item boundary
+            log.warning("%s: detail %s: %s: %s", source.id, shown, type(e).__name__, e)
             return item
         return replace(item, body=body)

@@ -18,7 +18,8 @@ from typing import Any
 from bs4 import BeautifulSoup, Tag
 
 from pipeline.errors import LayoutChangedError
-from pipeline.fetch.items import COMMON_OPTIONS, Builder, common_problems, selector_problems
+from pipeline.fetch.builder import Builder
+from pipeline.fetch.items import COMMON_OPTIONS, common_problems, selector_problems
 from pipeline.fetch.items import split_attr as split_attr
 from pipeline.fetch.kind import Document, Kind, Option, Page
 
@@ -79,18 +80,22 @@ def parse(doc: Document) -> Page:
     builder = Builder(doc)
     rows = tree.select(opts["item"])
     kept = 0
-    for row in rows:
-        raw_link = extract(row, opts.get("link", "a @href"))
-        link = builder.link(raw_link, base)
-        if pattern is not None and (link is None or not pattern.search(link)):
-            continue
-        kept += 1
-        builder.add(
-            title=extract(row, opts["title"]),
-            link=link,
-            date=extract(row, opts.get("date")),
-            summary=extract(row, opts.get("summary")) or "",
-        )
+    for n, row in enumerate(rows):
+        with builder.entry(n):
+            raw_link = extract(row, opts.get("link", "a @href"))
+            link = builder.link(raw_link, base)
+            if pattern is not None and (link is None or not pattern.search(link)):
+                continue
+            kept += 1
+            # the parser has read the markup: what the selectors give is text (`<5%` included)
+            builder.add(
+                title=extract(row, opts["title"]),
+                title_type="text",
+                link=link,
+                date=extract(row, opts.get("date")),
+                summary=extract(row, opts.get("summary")) or "",
+                summary_type="text",
+            )
     marker = opts.get("count_marker")
     if marker and rows:
         expected = doc.text.count(marker)

@@ -1,13 +1,19 @@
 """All fetch I/O: one httpx.AsyncClient, a global and a per-host concurrency limit, retries with
-exponential backoff on transient errors and 429/5xx (honouring Retry-After), a streamed size cap,
-conditional GET, http(s) only and bounded redirects. Parsing is delegated to the pure
-``parse.result``; a source's failure becomes its ``SourceResult``, never an exception.
+exponential backoff on transient errors and 429/5xx (honouring Retry-After), a size cap on the
+decoded bytes (``inflate``), conditional GET, http(s) only, and redirects followed here, one hop
+at a time, under ``guard``'s policy (same registrable domain or ``redirect_hosts``; public
+addresses only, before connecting and after; the source's own headers never sent to another
+host). Parsing is delegated to ``parse.result`` off the event loop (``pool``); a source's
+failure becomes its ``SourceResult``, never an exception, and its reason never carries a
+secret (``redact``).
 
     httpx.TimeoutException / NetworkError / RemoteProtocolError  -> retried, then "error"
     attempt over its overall deadline (timeout_seconds)            -> retried, then "error"
     HTTP 429, 500, 502, 503, 504                                   -> retried, then "error"
     challenge page (any status), HTTP 412                          -> "blocked"   (parse/detect)
     wrong format, shell, too few items                             -> "layout-changed" (parse)
+    redirect off the domain, to a private address, stacked encoding -> "error"
+    anything else raised while fetching or parsing one source     -> "error" ("internal error")
 """
 
 from __future__ import annotations
@@ -21,20 +27,22 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from pipeline.config import Settings
 from pipeline.errors import FetchError
-from pipeline.fetch import detect
-from pipeline.fetch.detail import DetailFetcher
-from pipeline.fetch.pool import ParsePool
+from pipeline.fetch import detect, guard, redact
+from pipeline.fetch.detail import DetailFetcher, allowed_host
+from pipeline.fetch.inflate import ACCEPT_ENCODING, Inflater
+from pipeline.fetch.pool import DEFAULT_TIMEOUT, ParsePool
 from pipeline.models import Fetched, Item, Source, SourceResult
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = {
     "rss": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
     "json": "application/json, text/javascript;q=0.9, */*;q=0.5",
@@ -58,8 +66,11 @@ class Policy:
     max_retry_after: float = 120.0  # a longer Retry-After gives up instead of waiting
     max_redirects: int = 5
     connect_timeout: float = 10.0
-    parse_processes: int = 0  # >0: parse slow documents in a process pool of that size
-    offload_all: bool = False  # with a pool: parse every document there, not only slow ones
+    parse_processes: int = 0  # >0: parse in a process pool of that size (else a thread each)
+    parse_timeout: float = DEFAULT_TIMEOUT  # the longest the cycle waits for one document
+    # loopback addresses beyond a source's own configured host (tests serve from 127.0.0.1)
+    allow_loopback: bool = False
+    resolver: guard.Resolver | None = None  # host -> addresses; None: the system's
 
 
 DEFAULT_POLICY = Policy()
@@ -75,7 +86,7 @@ def policy_for(sources: int, cpus: int | None = None) -> Policy:
     if cpus is None:
         cpus = os.cpu_count() or 1
     if sources >= POOL_FROM_SOURCES and cpus > 1:
-        return replace(DEFAULT_POLICY, parse_processes=1, offload_all=True)
+        return replace(DEFAULT_POLICY, parse_processes=1)
     return DEFAULT_POLICY
 
 
@@ -120,9 +131,12 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
 
 def make_client(settings: Settings, policy: Policy = DEFAULT_POLICY) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        headers={"User-Agent": settings.user_agent, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"},
-        follow_redirects=True,
-        max_redirects=policy.max_redirects,
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
+        follow_redirects=False,  # followed in _attempt, hop by hop, under guard's policy
         limits=httpx.Limits(
             max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
         ),
@@ -131,6 +145,7 @@ def make_client(settings: Settings, policy: Policy = DEFAULT_POLICY) -> httpx.As
 
 
 async def _read_capped(response: httpx.Response, source: Source) -> bytes:
+    """The decoded body; ``max_bytes`` bounds the decoded bytes (see ``inflate``)."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > source.max_bytes:
         raise FetchError(
@@ -138,22 +153,17 @@ async def _read_capped(response: httpx.Response, source: Source) -> bytes:
             f"response exceeds max_bytes {source.max_bytes} (Content-Length {declared})",
             http_status=response.status_code,
         )
+    coding = ", ".join(response.headers.get_list("content-encoding"))
+    inflater = Inflater(coding, source.max_bytes, source.id, response.status_code)
     chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > source.max_bytes:
-            raise FetchError(
-                source.id,
-                f"response exceeds max_bytes {source.max_bytes}",
-                http_status=response.status_code,
-            )
-        chunks.append(chunk)
+    async for chunk in response.aiter_raw():
+        chunks.append(inflater.feed(chunk))
+    chunks.append(inflater.flush())
     return b"".join(chunks)
 
 
 def request_headers(source: Source, cond: Conditional | None) -> dict[str, str]:
-    headers = {"Accept": ACCEPT.get(source.kind, "*/*")}
+    headers = base_headers(source)
     if cond is not None and cond.etag:
         headers["If-None-Match"] = cond.etag
     if cond is not None and cond.last_modified:
@@ -162,32 +172,96 @@ def request_headers(source: Source, cond: Conditional | None) -> dict[str, str]:
     return headers
 
 
+def base_headers(source: Source) -> dict[str, str]:
+    """What every hop may carry, whatever its host: no source header, no validator."""
+    return {"Accept": ACCEPT.get(source.kind, "*/*")}
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One request of an attempt: where, how, and what may be sent there."""
+
+    url: str
+    method: str
+    headers: Mapping[str, str]
+    body: str | None
+
+
+def _next_hop(hop: Hop, response: httpx.Response, source: Source, first: str) -> Hop:
+    location = response.headers.get("location", "")
+    target = urljoin(hop.url, location.strip())
+    method, body = hop.method, hop.body
+    if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+        method, body = ("HEAD" if method == "HEAD" else "GET"), None
+    headers = hop.headers
+    if guard.origin(target) != guard.origin(first):
+        headers = base_headers(source)  # X-Api-Key, Cookie, Referer … stay with their host
+    return Hop(target, method, headers, body)
+
+
+async def _check_hop(hop: Hop, number: int, source: Source, policy: Policy, detail: bool) -> None:
+    """Raise FetchError when this hop may not be requested (see ``guard``)."""
+    parts = urlsplit(hop.url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        what = "redirect to" if number else "URL"
+        raise FetchError(source.id, f"refused non-http(s) {what} {redact.url(hop.url)!r}")
+    if detail and not allowed_host(hop.url, source):
+        where = "redirected off" if number else "not on"
+        raise FetchError(source.id, f"detail page {where} the source's host: {parts.hostname}")
+    if not detail and number and (why := guard.redirect_refusal(hop.url, source)):
+        raise FetchError(source.id, why)
+    host = parts.hostname.lower()
+    rule = guard.AddressRule(source, policy.allow_loopback)
+    addresses = await guard.resolve(host, policy.resolver)
+    if (why := rule.check(host, addresses)) is not None:
+        raise FetchError(source.id, why)
+
+
+def _check_peer(response: httpx.Response, hop: Hop, source: Source, policy: Policy) -> None:
+    """The address actually connected to (a second DNS answer may differ from the first)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return
+    host = (urlsplit(hop.url).hostname or "").lower()
+    if why := guard.AddressRule(source, policy.allow_loopback).check(host, [str(peer[0])]):
+        raise FetchError(source.id, why)
+
+
 async def _attempt(
     client: httpx.AsyncClient,
     source: Source,
-    url: str,
-    headers: Mapping[str, str],
-    body: str | None,
+    first: Hop,
+    policy: Policy,
+    detail: bool = False,
 ) -> Fetched:
     limit = source.timeout_seconds
     timeout = httpx.Timeout(limit, connect=min(10.0, limit))
+    hop = first
     try:
         # httpx's timeouts are per operation: a server sending a byte every few seconds would
-        # never trip them. The deadline bounds the whole attempt (connect, headers, body).
-        async with (
-            asyncio.timeout(limit),
-            client.stream(
-                source.method, url, headers=headers, content=body, timeout=timeout
-            ) as response,
-        ):
-            status = response.status_code
-            content = b"" if status == 304 else await _read_capped(response, source)
-            final = str(response.url)
-            resp_headers = {k.lower(): v for k, v in response.headers.items()}
+        # never trip them. The deadline bounds the whole attempt (every hop, headers, body).
+        async with asyncio.timeout(limit):
+            for number in range(policy.max_redirects + 1):
+                await _check_hop(hop, number, source, policy, detail)
+                async with client.stream(
+                    hop.method, hop.url, headers=hop.headers, content=hop.body, timeout=timeout
+                ) as response:
+                    _check_peer(response, hop, source, policy)
+                    status = response.status_code
+                    if status in REDIRECT_STATUSES and response.headers.get("location"):
+                        hop = _next_hop(hop, response, source, first.url)
+                        continue
+                    content = b"" if status == 304 else await _read_capped(response, source)
+                    final = str(response.url)
+                    resp_headers = {k.lower(): v for k, v in response.headers.items()}
+                    break
+            else:
+                raise FetchError(
+                    source.id, f"too many redirects (more than {policy.max_redirects})"
+                )
     except TimeoutError as e:
         raise _Transient(f"timed out after {limit:g}s reading the response") from e
-    except httpx.TooManyRedirects as e:
-        raise FetchError(source.id, f"too many redirects: {e}") from e
     except httpx.UnsupportedProtocol as e:
         raise FetchError(source.id, f"refused non-http(s) URL: {e}") from e
     except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as e:
@@ -220,16 +294,20 @@ async def fetch_one(
     policy: Policy = DEFAULT_POLICY,
     url: str | None = None,
 ) -> Fetched:
-    """Fetch with retries; raises FetchError when every attempt failed."""
+    """Fetch with retries; raises FetchError when every attempt failed. With ``url`` (a detail
+    page) every redirect hop must stay on the source's host or its ``detail_hosts``."""
     target = url or source.url
     if urlsplit(target).scheme.lower() not in ("http", "https"):
-        raise FetchError(source.id, f"refused non-http(s) URL {target!r}")
-    headers = request_headers(source, cond)
+        raise FetchError(source.id, f"refused non-http(s) URL {redact.url(target)!r}")
+    first = Hop(target, source.method, request_headers(source, cond), source.body)
+    if url is not None:  # a detail page: GET, the source's headers only on its own host
+        same = guard.origin(url) == guard.origin(source.url)
+        first = Hop(url, "GET", base_headers(source) | (dict(source.headers) if same else {}), None)
     last: _Transient | None = None
     for attempt in range(1, policy.attempts + 1):
         try:
             async with limits.host(target), limits.total:
-                return await _attempt(client, source, target, headers, source.body)
+                return await _attempt(client, source, first, policy, detail=url is not None)
         except _Transient as e:
             last = e
         if attempt == policy.attempts:
@@ -240,7 +318,7 @@ async def fetch_one(
             if last.wait > policy.max_retry_after:
                 break
             wait = max(wait, last.wait)
-        log.info("%s: %s, retry %d in %.1fs", source.id, last.reason, attempt, wait)
+        log.info("%s: %s, retry %d in %.1fs", source.id, redact.text(last.reason), attempt, wait)
         await asyncio.sleep(wait)
     assert last is not None
     status = last.fetched.status if last.fetched is not None else None
@@ -304,9 +382,11 @@ async def fetch_all(
             res = await _one_source(
                 client, source, conditional.get(source.id), limits, policy, pool
             )
-        except Exception as e:
+        except Exception as e:  # the per-source boundary: nothing one source does crosses it
             log.exception("%s: unexpected failure", source.id)
             res = SourceResult(source.id, "error", f"internal error: {type(e).__name__}: {e}")
+        if res.reason:  # no credentials or tokens from a URL in anything stored or shown
+            res = replace(res, reason=redact.text(res.reason))
         if on_result is not None:
             try:
                 await on_result(res)
@@ -316,7 +396,7 @@ async def fetch_all(
 
     async with (
         make_client(settings, policy) as client,
-        ParsePool(policy.parse_processes, policy.offload_all) as pool,
+        ParsePool(policy.parse_processes, policy.parse_timeout) as pool,
     ):
         results = await asyncio.gather(*(one(client, s, pool) for s in sources))
     if callback_errors:
@@ -345,7 +425,9 @@ async def fetch_details(
     the item is kept without a body."""
     limits = Limits(asyncio.Semaphore(settings.concurrency), settings.per_host)
     async with make_client(settings, policy) as client:
-        fetcher = DetailFetcher(lambda s, u: fetch_one(client, s, None, limits, policy, url=u))
+        fetcher = DetailFetcher(
+            lambda s, u: fetch_one(client, s, None, limits, policy, url=u), policy.parse_timeout
+        )
         return list(
             await asyncio.gather(*(fetcher.fill(i, sources.get(i.source_id)) for i in items))
         )

@@ -1,13 +1,8 @@
-"""Building ``Item``s the same way in every kind: clean titles, canonical links, dates in the
-source's zone with the raw string kept, and a warning (never the fetch time) for bad dates.
-
-Also the options every kind accepts (``date_format``, ``detail`` …) and their validation.
-"""
+"""Options every kind accepts (``date_format``, ``detail`` …) and their validation; the
+``Builder`` that turns each kind's entries into ``Item``s lives in ``builder``."""
 
 from __future__ import annotations
 
-import hashlib
-import html
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -15,13 +10,10 @@ from typing import Any
 
 import soupsieve
 
-from pipeline.fetch.dates import parse_date
-from pipeline.fetch.kind import Document, Option, Page
-from pipeline.fetch.urls import canonical
-from pipeline.models import Item
+from pipeline.fetch.datewords import CST_CHOICES
+from pipeline.fetch.kind import Option
 
-_INLINE_TAG = re.compile(r"</?(?:em|b|strong|i|u|span|font|a|sup|sub|mark)\b[^>]*>", re.I)
-_TAG = re.compile(r"<[^>]*>")
+_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 _ATTR_SELECTOR = re.compile(r"^(.*?)\s*@([\w:-]+)$", re.S)
 
 COMMON_OPTIONS: Mapping[str, Option] = MappingProxyType(
@@ -41,20 +33,26 @@ COMMON_OPTIONS: Mapping[str, Option] = MappingProxyType(
         "detail_hosts": Option(
             list, "other hosts detail pages may come from (by default only the source's own host)"
         ),
+        "cst": Option(
+            str,
+            "what `CST` in the source's dates means: `china` (+08:00, the default when the"
+            " source's `timezone` is a China zone) or `us` (US Central, −06:00, the default"
+            " otherwise); `北京时间` is always +08:00",
+        ),
+        "redirect_hosts": Option(
+            list,
+            "hosts a redirect may lead to besides the source's own registrable domain"
+            " (`www.pbc.gov.cn` → `pbc.gov.cn`); a listed name allows its subdomains too."
+            " Other redirects fail the fetch",
+        ),
+        "private_network": Option(
+            bool,
+            "`true`: the source is on a private network, so its requests may reach private,"
+            " loopback and link-local addresses (never cloud metadata endpoints); by default"
+            " only public addresses, or the address written in `url`",
+        ),
     }
 )
-
-
-def clean_text(value: object) -> str:
-    """Tags stripped, entities decoded, whitespace and newlines collapsed."""
-    if value is None:
-        return ""
-    text = str(value)
-    if "<" in text:
-        text = _TAG.sub(" ", _INLINE_TAG.sub("", text))
-    if "&" in text:
-        text = html.unescape(text)
-    return " ".join(text.split())
 
 
 def split_attr(selector: str) -> tuple[str, str | None]:
@@ -84,9 +82,13 @@ def common_problems(options: Mapping[str, Any]) -> list[str]:
     if ("detail_url" in options or "detail_json" in options) and "detail" not in options:
         problems.append("detail_url/detail_json: need 'detail' (the body selector) as well")
     problems += template_problems("detail_url", options.get("detail_url"))
-    hosts = options.get("detail_hosts", [])
-    if not all(isinstance(h, str) and h and "/" not in h for h in hosts):
-        problems.append("detail_hosts: expected a list of host names, e.g. ['www.pbc.gov.cn']")
+    for key in ("detail_hosts", "redirect_hosts"):
+        hosts = options.get(key, [])
+        if not all(isinstance(h, str) and _HOST.match(h) for h in hosts):
+            problems.append(f"{key}: expected a list of host names, e.g. ['www.pbc.gov.cn']")
+    cst = options.get("cst")
+    if cst is not None and cst not in CST_CHOICES:
+        problems.append(f"cst: expected one of {', '.join(CST_CHOICES)}, got {cst!r}")
     return problems
 
 
@@ -104,77 +106,3 @@ def template_problems(key: str, template: object) -> list[str]:
 class _AnyKeys(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
-
-
-class Builder:
-    """Collects items and warnings for one document."""
-
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self.source = doc.source
-        self.base = doc.fetched.url
-        self.https = bool(self.source.options.get("https_links", False))
-        self.fmt: str | None = self.source.options.get("date_format")
-        self.items: list[Item] = []
-        self.warnings: list[str] = []
-        self._seen: set[str] = set()
-        self._untitled: list[str | None] = []
-
-    def finish(self) -> Page:
-        """The page; entries without a title warn unless their link was listed with one."""
-        links = {i.url for i in self.items}
-        lost = [u for u in self._untitled if u is None or u not in links]
-        warnings = list(self.warnings)
-        if lost:
-            warnings.append(f"{len(lost)} entries without a title skipped (first link {lost[0]!r})")
-        return Page(tuple(self.items), tuple(warnings))
-
-    def link(self, raw: object, base: str | None = None) -> str | None:
-        if not raw:
-            return None
-        return canonical(str(raw), base or self.base, https=self.https)
-
-    def add(
-        self,
-        *,
-        title: object,
-        link: str | None,
-        date: object = None,
-        summary: object = "",
-        guid: str | None = None,
-        extra: Mapping[str, str] | None = None,
-        date_unit: str | None = None,
-    ) -> Item | None:
-        text = clean_text(title)
-        if not text:
-            self._untitled.append(link)
-            return None
-        published = None
-        raw = None
-        if date is not None and date != "":
-            raw = date if isinstance(date, str) else str(date)
-            raw = " ".join(raw.split())
-            published = parse_date(date, self.source.timezone, self.fmt, unit=date_unit)
-            if published is None:
-                self.warnings.append(f"unparseable date {raw!r} for {text[:40]!r}")
-        key = guid or link or _digest(text, raw)
-        if key in self._seen:
-            return None  # the same entry listed twice on one page
-        self._seen.add(key)
-        item = Item(
-            source_id=self.source.id,
-            guid=key,
-            title=text,
-            url=link,
-            summary=clean_text(summary),
-            published=published,
-            published_raw=raw,
-            extra=MappingProxyType(dict(extra)) if extra else MappingProxyType({}),
-        )
-        self.items.append(item)
-        return item
-
-
-def _digest(title: str, raw_date: str | None) -> str:
-    blob = f"{title}\x1f{raw_date or ''}".encode()
-    return "sha1:" + hashlib.sha1(blob).hexdigest()

@@ -15,15 +15,10 @@ from types import MappingProxyType
 from typing import Any
 
 from pipeline.errors import FetchError, LayoutChangedError
-from pipeline.fetch.items import (
-    COMMON_OPTIONS,
-    Builder,
-    _AnyKeys,
-    clean_text,
-    common_problems,
-    template_problems,
-)
+from pipeline.fetch.builder import Builder
+from pipeline.fetch.items import COMMON_OPTIONS, _AnyKeys, common_problems, template_problems
 from pipeline.fetch.kind import Document, Kind, Option, Page
+from pipeline.fetch.text import plain
 
 OPTIONS: Mapping[str, Option] = MappingProxyType(
     {
@@ -129,43 +124,53 @@ def _check_envelope(data: object, doc: Document) -> None:
     ok = opts.get("status_ok", 200)
     if status is _MISSING or str(status) != str(ok):
         message = lookup(data, opts.get("message_path", "msg"))
-        text = "" if message is _MISSING else f": {clean_text(message)}"
+        text = "" if message is _MISSING else f": {plain(message)}"
         shown = "missing" if status is _MISSING else status
         raise FetchError(doc.source.id, f"{path} {shown}{text}", http_status=doc.fetched.status)
 
 
 def parse(doc: Document) -> Page:
     opts = doc.source.options
-    try:
-        data = json.loads(doc.text)
-    except ValueError as e:
-        raise LayoutChangedError(doc.source.id, f"expected JSON, got unparseable text: {e}") from e
+    data = load(doc.text, doc.source.id)
     _check_envelope(data, doc)
     builder = Builder(doc)
     base = opts.get("link_base") or doc.fetched.url
     template = opts.get("link_template")
     rules = opts.get("link_rules", [])
     extra_fields = [str(f) for f in opts.get("extra", [])]
-    for row in _items(data, doc):
+    for n, row in enumerate(_items(data, doc)):
         if not isinstance(row, Mapping):
             continue
-        raw_link: object = _ruled_link(row, rules)
-        if raw_link is None:
-            raw_link = first(row, opts.get("link"))
-        if raw_link is None and template:
-            raw_link = template.format_map(_Row(row))
-        extra = {f: str(v) for f in extra_fields if (v := first(row, f)) is not None}
-        guid_value = first(row, opts["guid"]) if opts.get("guid") else None
-        builder.add(
-            title=first(row, opts["title"]),
-            link=builder.link(raw_link, base),
-            date=first(row, opts.get("date")),
-            summary=first(row, opts.get("summary")) or "",
-            guid=f"{opts['guid']}:{guid_value}" if guid_value is not None else None,
-            extra=extra,
-            date_unit=opts.get("date_unit"),
-        )
+        with builder.entry(n):
+            raw_link: object = _ruled_link(row, rules)
+            if raw_link is None:
+                raw_link = first(row, opts.get("link"))
+            if raw_link is None and template:
+                raw_link = template.format_map(_Row(row))
+            extra = {f: str(v) for f in extra_fields if (v := first(row, f)) is not None}
+            guid_value = first(row, opts["guid"]) if opts.get("guid") else None
+            builder.add(
+                title=first(row, opts["title"]),
+                link=builder.link(raw_link, base),
+                date=first(row, opts.get("date")),
+                summary=first(row, opts.get("summary")) or "",
+                guid=f"{opts['guid']}:{guid_value}" if guid_value is not None else None,
+                extra=extra,
+                date_unit=opts.get("date_unit"),
+            )
     return builder.finish()
+
+
+def load(text: str, source_id: str, what: str = "") -> Any:
+    """``json.loads`` whose failures, too deep a nesting included, are a LayoutChangedError."""
+    try:
+        return json.loads(text)
+    except RecursionError as e:
+        raise LayoutChangedError(source_id, f"{what}JSON nested too deeply to read") from e
+    except ValueError as e:
+        raise LayoutChangedError(
+            source_id, f"{what}expected JSON, got unparseable text: {e}"
+        ) from e
 
 
 def _ruled_link(row: Mapping[str, Any], rules: list[Mapping[str, Any]]) -> str | None:

@@ -26,11 +26,6 @@ class Document:
     source: Source
     text: str
     encoding: str
-    allow_slow: bool = True  # False: raise SlowPath instead of running a slow fallback parser
-
-
-class SlowPath(Exception):
-    """The document needs the slow fallback parser (e.g. a malformed feed for feedparser)."""
 
 
 @dataclass(frozen=True, slots=True)

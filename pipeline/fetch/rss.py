@@ -1,126 +1,73 @@
-"""Kind ``rss``: RSS 2.0 and Atom through a fast lxml path; feedparser for everything else.
+"""Kind ``rss``: RSS 0.9x/1.0/2.0 and Atom 0.3/1.0, read by feedparser, the one parser of record.
 
-feedparser is lenient but slow (its sanitiser and date handlers dominate a profile); walking a
-well-formed feed with lxml does the same job for a small fraction of the cost. The fast path
-only accepts what it fully understands (well-formed XML, an ``rss/channel/item`` or Atom
-``feed/entry`` tree); any syntax error or other dialect (RSS 1.0/RDF, broken markup) goes to
-feedparser, which is lenient. Both paths build items through the same ``Builder`` so they agree
-on titles, links and dates.
+There is no second, faster path: one that disagrees with feedparser on a link, a date or a title
+is a defect whatever it saves (issue #18; the cost per entry is measured in
+benchmarks/bench_feeds.py). Before feedparser sees the document its DOCTYPE is taken out
+(``doctype.strip``: no entity expansion beyond a bound) and it is handed over as UTF-8 bytes with
+that charset declared (the text is decoded already; without a Content-Type feedparser assumes
+Latin-1 and garbles a lenient re-parse).
+
+What lendwatch takes from an entry, and where it deliberately differs from feedparser:
+
+- title: ``title`` (``dc:title`` included), else ``media:title``; plain text read by the title's
+  type: ``html``/``xhtml`` are HTML; a ``text`` value (feedparser's guess for RSS, or decoded
+  base64) is read as HTML only when it looks like HTML (a known element, a closing tag or an
+  entity: a CMS that escaped twice), so ``利率<5%的贷款>1年`` and ``the <blink> tag`` stay as
+  written; untitled entries are skipped and counted.
+- link: the first ``rel="alternate"`` link of an HTML type (feedparser 6.0.14 lets a later
+  href-less ``rel="enclosure"`` override it), resolved through ``xml:base`` and then against the
+  fetched URL, never a ``Content-Location``; only http(s). A permalink guid (or an Atom id)
+  becomes the link only when it is an absolute http(s) URL as written.
+- id: the guid / Atom id as written (``xml:base`` applied by feedparser, never the document URL:
+  an identity must not depend on where the feed was fetched); URL ids are canonicalised.
+- date: ``published`` (pubDate, dcterms:issued, Atom issued), else ``updated`` (dc:date,
+  dcterms:modified), else ``created``; the raw string is parsed by ``dates`` in the source's zone.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import feedparser
-from lxml import etree  # type: ignore[import-untyped]
 
 from pipeline.errors import LayoutChangedError
-from pipeline.fetch.items import COMMON_OPTIONS, Builder, common_problems
-from pipeline.fetch.kind import Document, Kind, Page, SlowPath
+from pipeline.fetch import doctype
+from pipeline.fetch.builder import Builder
+from pipeline.fetch.items import COMMON_OPTIONS, common_problems
+from pipeline.fetch.kind import Document, Kind, Page
+from pipeline.fetch.text import TextType
 
 log = logging.getLogger(__name__)
 
-ATOM = "{http://www.w3.org/2005/Atom}"
-DC_DATE = "{http://purl.org/dc/elements/1.1/}date"
-CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, huge_tree=False, recover=False, remove_comments=True
-)
-
-
-class _NotFast(Exception):
-    """The feed is not one the fast path understands; use feedparser."""
-
-
-def _text(el: Any, tag: str) -> str:
-    child = el.find(tag)
-    if child is None:
-        return ""
-    if len(child) == 0:  # no child elements: plain text or CDATA, the common case
-        return (child.text or "").strip()
-    return "".join(child.itertext()).strip()
-
-
-def _rss_entries(root: Any) -> Iterator[dict[str, str]]:
-    channel = root.find("channel")
-    if channel is None:
-        raise _NotFast("rss without channel")
-    for item in channel.iterfind("item"):
-        guid_el = item.find("guid")
-        guid = (guid_el.text or "").strip() if guid_el is not None else ""
-        yield {
-            "title": _text(item, "title"),
-            "link": _text(item, "link"),
-            "guid": guid,
-            "date": _text(item, "pubDate") or _text(item, DC_DATE),
-            "summary": _text(item, "description") or _text(item, CONTENT),
-        }
-
-
-def _atom_link(entry: Any) -> str:
-    fallback = ""
-    for link in entry.iterfind(ATOM + "link"):
-        rel = link.get("rel", "alternate")
-        if rel == "alternate":
-            return str(link.get("href", ""))
-        fallback = fallback or str(link.get("href", ""))
-    return fallback
-
-
-def _atom_entries(root: Any) -> Iterator[dict[str, str]]:
-    for entry in root.iterfind(ATOM + "entry"):
-        yield {
-            "title": _text(entry, ATOM + "title"),
-            "link": _atom_link(entry),
-            "guid": _text(entry, ATOM + "id"),
-            "date": _text(entry, ATOM + "published") or _text(entry, ATOM + "updated"),
-            "summary": _text(entry, ATOM + "summary") or _text(entry, ATOM + "content"),
-        }
-
-
-def fast_entries(text: str) -> list[dict[str, str]]:
-    """Entries of a well-formed RSS 2.0 / Atom document; raises _NotFast otherwise."""
-    try:
-        root = etree.fromstring(_XML_DECL.sub("", text, count=1).encode("utf-8"), _PARSER)
-    except etree.XMLSyntaxError as e:
-        raise _NotFast(str(e)) from e
-    tag = root.tag if isinstance(root.tag, str) else ""
-    if tag == "rss":
-        return list(_rss_entries(root))
-    if tag == ATOM + "feed":
-        return list(_atom_entries(root))
-    raise _NotFast(f"root element {tag!r}")
-
-
-def slow_entries(doc: Document) -> list[dict[str, str]]:
-    feed = feedparser.parse(
-        doc.text, response_headers={"content-location": doc.fetched.url}, sanitize_html=False
-    )
-    if not feed.entries and feed.get("bozo"):
-        raise LayoutChangedError(doc.source.id, f"not a feed: {feed.get('bozo_exception')}")
-    if not feed.entries and not feed.get("version"):
-        raise LayoutChangedError(doc.source.id, "expected RSS, got a document that is not a feed")
-    out = []
-    for e in feed.entries:
-        out.append(
-            {
-                "title": str(e.get("title", "")),
-                "link": str(e.get("link", "")),
-                "guid": str(e.get("id", "")),
-                "date": str(e.get("published") or e.get("updated") or ""),
-                "summary": str(e.get("summary", "")),
-            }
-        )
-    return out
-
-
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", ""})
+# feedparser resolves xml:base only against an absolute base (a relative chain is dropped), and
+# resolves relative ids too. It is given this placeholder base; ``_unbase`` turns what it
+# resolved against it back into a reference relative to the document, which links then resolve
+# against the fetched URL and ids keep as written.
+_BASE_ROOT = "https://base.lendwatch.invalid"
+_DEPTH = 8
+_BASE = _BASE_ROOT + "/" + "".join(f"~{n}/" for n in range(_DEPTH))
+_HEADERS = {"content-type": "application/xml; charset=utf-8", "content-location": _BASE}
 # Values some CMSs put in <guid> for every entry: not an identity.
 _PLACEHOLDER_GUIDS = frozenset({"0", "-1", "-", "null", "none", "nil", "undefined", "n/a", "guid"})
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What lendwatch reads from one feed entry, before it becomes an Item."""
+
+    title: str
+    title_type: TextType
+    link: str
+    guid: str
+    date: str
+    summary: str
+    summary_type: TextType
 
 
 def trustworthy_guid(guid: str) -> bool:
@@ -130,39 +77,127 @@ def trustworthy_guid(guid: str) -> bool:
     return bool(value) and value.lower() not in _PLACEHOLDER_GUIDS
 
 
+def read_feed(doc: Document) -> Any:
+    """feedparser's result for the document, DOCTYPE stripped (see the module docstring)."""
+    text = doctype.strip(_XML_DECL.sub("", doc.text, count=1), doc.source.id)
+    data = b'<?xml version="1.0" encoding="utf-8"?>\n' + text.encode("utf-8", "replace")
+    # a stream, not bytes or str: feedparser would open a str that looks like a URL or a path
+    return feedparser.parse(
+        io.BytesIO(data),
+        response_headers=_HEADERS,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+
+
+def entries(doc: Document) -> list[Any]:
+    feed = read_feed(doc)
+    if not feed.entries and feed.get("bozo"):
+        raise LayoutChangedError(doc.source.id, f"not a feed: {feed.get('bozo_exception')}")
+    if not feed.entries and not feed.get("version"):
+        raise LayoutChangedError(doc.source.id, "expected RSS, got a document that is not a feed")
+    return list(feed.entries)
+
+
+def _get(d: Any, key: str) -> Any:
+    """A raw key of a FeedParserDict, without its aliases and deprecated fallbacks."""
+    return dict.get(d, key) if isinstance(d, dict) else None
+
+
+def _text_type(detail: Any) -> TextType:
+    kind = str(_get(detail, "type") or "text/plain").lower()
+    return "guess" if kind == "text/plain" else "html"
+
+
+def _absolute(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def _unbase(value: object) -> str:
+    """A value feedparser resolved against ``_BASE``, as a reference relative to the document
+    (``feed/entry/n.html``, ``../n.html``, ``/n.html``); any other value unchanged."""
+    text = str(value or "")
+    if not text.startswith(_BASE_ROOT + "/"):
+        return text
+    segments = text[len(_BASE_ROOT) + 1 :].split("/")
+    kept = 0
+    while kept < min(_DEPTH, len(segments) - 1) and segments[kept] == f"~{kept}":
+        kept += 1
+    rest = "/".join(segments[kept:])
+    if kept == 0:
+        return "/" + rest
+    return "../" * (_DEPTH - kept) + rest
+
+
+def _link(e: Any) -> str:
+    for link in _get(e, "links") or ():
+        if (
+            _get(link, "rel") in (None, "alternate")
+            and str(_get(link, "type") or "").lower() in _HTML_TYPES
+            and _get(link, "href")
+        ):
+            return _unbase(_get(link, "href"))
+    # feedparser's link from a permalink guid (RSS) or an Atom id: only an absolute http(s) URL
+    fallback = _unbase(_get(e, "link"))
+    if fallback and _get(e, "guidislink") and _absolute(fallback):
+        return fallback
+    return ""
+
+
+def entry(e: Any) -> Entry:
+    title, detail = _get(e, "title"), _get(e, "title_detail")
+    if not (title and str(title).strip()):
+        title, detail = _get(e, "media_title"), None
+    summary, sdetail = _get(e, "summary"), _get(e, "summary_detail")
+    if not summary and _get(e, "content"):
+        first = _get(e, "content")[0]
+        summary, sdetail = _get(first, "value"), first
+    date = _get(e, "published") or _get(e, "updated") or _get(e, "created") or ""
+    return Entry(
+        title=str(title or ""),
+        title_type=_text_type(detail),
+        link=_link(e),
+        guid=_unbase(_get(e, "id")),
+        date=str(date),
+        summary=str(summary or ""),
+        summary_type=_text_type(sdetail),
+    )
+
+
 def parse(doc: Document) -> Page:
-    try:
-        entries = fast_entries(doc.text)
-    except _NotFast as why:
-        if not doc.allow_slow:
-            raise SlowPath(str(why)) from why
-        log.debug("%s: feedparser path (%s)", doc.source.id, why)
-        entries = slow_entries(doc)
     builder = Builder(doc)
     owners: dict[str, str | None] = {}  # guid -> link of the first entry that used it
-    for entry in entries:
-        link = builder.link(entry["link"])
-        guid: str | None = entry["guid"].strip()
-        if not guid or not trustworthy_guid(guid):
-            guid = None
-        elif guid.startswith(("http://", "https://")):
-            guid = builder.link(guid) or guid
-        if guid is not None and owners.setdefault(guid, link) != link and link:
-            # A broken feed reusing one GUID for different pages: the first entry keeps it,
-            # the others fall back to their link instead of being dropped as duplicates.
-            guid = None
-        builder.add(
-            title=entry["title"], link=link, date=entry["date"], summary=entry["summary"], guid=guid
-        )
+    for n, raw in enumerate(entries(doc)):
+        with builder.entry(n):
+            found = entry(raw)
+            link = builder.link(found.link)
+            guid: str | None = found.guid.strip()
+            if not guid or not trustworthy_guid(guid):
+                guid = None
+            elif _absolute(guid):
+                guid = builder.link(guid) or guid
+            if guid is not None and owners.setdefault(guid, link) != link and link:
+                # A broken feed reusing one GUID for different pages: the first entry keeps it,
+                # the others fall back to their link instead of being dropped as duplicates.
+                guid = None
+            builder.add(
+                title=found.title,
+                title_type=found.title_type,
+                link=link,
+                date=found.date,
+                summary=found.summary,
+                summary_type=found.summary_type,
+                guid=guid,
+            )
     return builder.finish()
 
 
 KIND = Kind(
     name="rss",
     parse=parse,
-    summary="RSS 2.0, RSS 1.0 or Atom: well-formed feeds take a fast lxml path, anything else"
-    " goes through feedparser; odd dates (FCA's `Monday, July 27, 2026 - 15:30`) are read in"
-    " the source's `timezone`",
+    summary="RSS 0.9x/1.0/2.0 or Atom, read by feedparser (well-formed or not); titles keep"
+    " `<` and `>` written as text; odd dates (FCA's `Monday, July 27, 2026 - 15:30`) are read"
+    " in the source's `timezone`",
     options=COMMON_OPTIONS,
     validate=common_problems,
     expects="RSS",

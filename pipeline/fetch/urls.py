@@ -1,5 +1,10 @@
-"""Canonical URLs for identity: resolved, scheme/host lower-cased, default port and fragment
-dropped, tracking parameters stripped. Protocol-relative ``//host/path`` takes the base's scheme.
+"""Canonical URLs for identity: resolved, scheme/host lower-cased, default port dropped,
+tracking parameters stripped. A fragment is dropped unless it routes a single-page app (``#/``
+or ``#!``: ``/#/news/1`` and ``/#/news/2`` are two pages). Protocol-relative ``//host/path`` takes
+the base's scheme.
+
+Identity changes must not re-key stored items: ``legacy`` gives what the previous rule (every
+fragment dropped) made of a canonical URL, so the caller can recognise an item stored under it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ TRACKING_PARAMS = frozenset(
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+ROUTES = ("/", "!")  # fragments that route a single-page app, kept in canonical URLs
 _TRACKING_HINT = re.compile(
     r"(?:^|&)(?:"
     + "|".join(re.escape(p) for p in TRACKING_PREFIXES)
@@ -79,4 +85,10 @@ def _canonical(url: str, https: bool) -> str | None:
         if len(kept) != len(pairs):
             query = urlencode(kept)
     path = parts.path or "/"
-    return urlunsplit((scheme, host, path, query, ""))
+    fragment = parts.fragment if parts.fragment.startswith(ROUTES) else ""
+    return urlunsplit((scheme, host, path, query, fragment))
+
+
+def legacy(url: str) -> str:
+    """The canonical URL as the previous rule made it: without any fragment."""
+    return url.split("#", 1)[0]
