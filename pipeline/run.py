@@ -1,9 +1,14 @@
 """One fetch cycle: fetch all due sources concurrently -> store -> classify.
 
 Each source is stored and classified as soon as its result arrives, while the other downloads
-are still in flight. Per-source error boundary: a source whose fetch, parse or store fails is
-reported against that source and the others go on. Conditional-GET validators are committed
-only after the items of a successful fetch were stored.
+are still in flight. Per-source error boundary: a source whose fetch, parse, detail pages or
+classification fails, with whatever exception, is recorded as ``error`` with the reason and the
+others go on; only the database's own failure (``StoreError``) stops the cycle. Conditional-GET
+validators are committed only after the items of a successful fetch were stored. A page's
+warnings (skipped entries, dates that could not be read) are logged once per source per cycle.
+
+Items keep the identity they were stored under: an item whose guid changed with a change to
+canonical URLs (``Item.aliases``) takes its old guid when only that one is stored.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from datetime import UTC, datetime
 from pipeline.classify import Classifier, cached_classifier
 from pipeline.config import Config
 from pipeline.errors import StoreError
+from pipeline.fetch import redact
 from pipeline.fetch.http import Conditional, Policy, fetch_all, fetch_details, policy_for
-from pipeline.models import RunReport, Source, SourceReport, SourceResult
+from pipeline.models import Item, RunReport, Source, SourceReport, SourceResult, item_id
 from pipeline.store import BROKEN_AFTER, Store
 
 log = logging.getLogger(__name__)
@@ -69,17 +75,23 @@ async def run_cycle_async(
 
     async def handle(result: SourceResult) -> None:
         source = by_id[result.source_id]
-        if result.status == "ok" and result.items and source.options.get("detail"):
-            # detail pages are fetched once, for new items only
-            seen = store.known_ids([i.id for i in result.items])
-            fresh = [i for i in result.items if i.id not in seen]
-            if fresh:
-                filled = {
-                    i.id: i
-                    for i in await fetch_details(fresh, by_id, config.settings, policy=policy)
-                }
-                result = replace(result, items=tuple(filled.get(i.id, i) for i in result.items))
-        reports[source.id] = store_result(store, result, source, rules)
+        try:
+            result = replace(result, items=keep_identities(store, result.items))
+            if result.status == "ok" and result.items and source.options.get("detail"):
+                result = await _with_details(result, store, by_id, config, policy)
+            reports[source.id] = store_result(store, result, source, rules)
+        except StoreError:
+            raise  # the database's fault: the cycle stops, no source is blamed
+        except Exception as e:  # the per-source boundary: nothing one source does crosses it
+            log.exception("%s: unexpected failure while storing", source.id)
+            failed = SourceResult(
+                source.id,
+                "error",
+                redact.text(f"internal error: {type(e).__name__}: {e}")[:500],
+                http_status=result.http_status,
+                elapsed_seconds=result.elapsed_seconds,
+            )
+            reports[source.id] = store_result(store, failed, source, rules)
 
     await fetch_all(chosen, conditional, config.settings, policy=policy, on_result=handle)
     try:
@@ -91,6 +103,56 @@ async def run_cycle_async(
         finished_at=datetime.now(UTC),
         sources=tuple(reports[s.id] for s in chosen),
     )
+
+
+async def _with_details(
+    result: SourceResult,
+    store: Store,
+    by_id: dict[str, Source],
+    config: Config,
+    policy: Policy,
+) -> SourceResult:
+    """Detail pages are fetched once, for new items only."""
+    seen = store.known_ids([i.id for i in result.items])
+    fresh = [i for i in result.items if i.id not in seen]
+    if not fresh:
+        return result
+    filled = {i.id: i for i in await fetch_details(fresh, by_id, config.settings, policy=policy)}
+    return replace(result, items=tuple(filled.get(i.id, i) for i in result.items))
+
+
+def keep_identities(store: Store, items: Sequence[Item]) -> tuple[Item, ...]:
+    """Items whose guid is not stored but whose earlier guid (an alias) is, under that guid.
+
+    An alias shared by several items of the page (hash-routed links the previous rule merged
+    into one) goes to the one whose title matches the stored item, so each stored item keeps
+    exactly one successor and is not mailed again.
+    """
+    if not any(i.aliases for i in items):
+        return tuple(items)
+    known = store.known_ids(
+        [i.id for i in items] + [item_id(i.source_id, a) for i in items for a in i.aliases]
+    )
+    sharing: dict[str, int] = {}
+    for item in items:
+        for alias in item.aliases:
+            sharing[alias] = sharing.get(alias, 0) + 1
+    taken = {i.guid for i in items}
+    out: list[Item] = []
+    for item in items:
+        for alias in item.aliases:
+            old = item_id(item.source_id, alias)
+            if item.id in known or old not in known or alias in taken:
+                continue
+            if sharing[alias] > 1:
+                stored = store.get_item(old)
+                if stored is None or stored.title != item.title:
+                    continue
+            taken.add(alias)
+            item = replace(item, guid=alias)
+            break
+        out.append(item)
+    return tuple(out)
 
 
 def store_result(
@@ -139,6 +201,14 @@ def store_result(
     except sqlite3.Error as e:
         raise StoreError(f"cannot record the state of {source.id}: {e}") from e
     _log_report(report, event.event if event is not None else None)
+    if result.warnings:
+        log.warning(
+            "%s: %d page warning%s: %s",
+            source.id,
+            len(result.warnings),
+            "" if len(result.warnings) == 1 else "s",
+            "; ".join(result.warnings),
+        )
     return report
 
 
