@@ -49,6 +49,7 @@ def allowed_host(url: str, source: Source) -> bool:
 def body_text(fetched: Fetched, source: Source) -> str:
     """The body text of a detail response; raises FetchError when it is not a usable page."""
     text, _enc = charset.decode(fetched.content, fetched.headers.get("content-type"))
+    text = text.replace("\x00", "")
     detect.check_blocked(text, fetched.status, source.id, weak=fetched.status >= 400)
     if fetched.status >= 400:
         raise FetchError(source.id, f"detail HTTP {fetched.status}", http_status=fetched.status)
@@ -57,7 +58,7 @@ def body_text(fetched: Fetched, source: Source) -> str:
         value = lookup(load(text, source.id, "detail: "), str(path))
         if not isinstance(value, str):
             raise FetchError(source.id, f"detail JSON has no string at {path}")
-        text = value
+        text = value.replace("\x00", "")
     tree = soup(text)
     body = extract(tree, str(source.options["detail"]))
     if not body:

@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 
 
 def document(fetched: Fetched, source: Source) -> Document:
+    """The decoded response. NUL is dropped: no format carries it as text, and HTML parsers turn
+    it into U+FFFD (or stop at it)."""
     text, encoding = charset.decode(fetched.content, fetched.headers.get("content-type"))
-    return Document(fetched, source, text, encoding)
+    return Document(fetched, source, text.replace("\x00", ""), encoding)
 
 
 def _check_format(doc: Document, expects: str) -> None:

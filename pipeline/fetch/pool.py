@@ -13,6 +13,7 @@ runs threads (the event loop, test servers) can deadlock. See benchmarks/bench_f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -61,11 +62,12 @@ async def in_thread(fn: Callable[[], T]) -> T:
 
     def run() -> None:
         try:
-            value = fn()
+            value, error = fn(), None
         except BaseException as e:  # handed to the waiting coroutine
-            loop.call_soon_threadsafe(settle, None, e)
-        else:
-            loop.call_soon_threadsafe(settle, value, None)
+            value, error = None, e
+        # RuntimeError: the loop is gone, nobody waits for this result any more
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, value, error)
 
     threading.Thread(target=run, name="lendwatch-parse", daemon=True).start()
     return await future

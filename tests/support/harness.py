@@ -89,6 +89,7 @@ class Src:
     id: str
     url: str
     extra: str = ""
+    kind: str = "rss"
 
 
 def write_config(
@@ -127,7 +128,7 @@ def write_config(
             "[[sources]]",
             f'id = "{s.id}"',
             f'name = "Source {s.id}"',
-            'kind = "rss"',
+            f'kind = "{s.kind}"',
             f'url = "{s.url}"',
             "timeout = 3",
             s.extra,
