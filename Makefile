@@ -33,6 +33,7 @@ pytest: $(VENV)/.test-deps
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python benchmarks/bench_classify.py
+	$(BIN)/python benchmarks/bench_feeds.py
 	$(BIN)/python benchmarks/bench_fetch.py --feeds 200
 
 clean:
