@@ -90,3 +90,35 @@ def test_a_failing_database_fails_the_cycle_without_blaming_the_sources(
         again.new_items == 4 and not again.failed and not any(s.not_modified for s in again.sources)
     )
     store.close()
+
+
+class FailsOn:
+    """A classifier that raises an Exception (a bug, a RecursionError) on one source's items."""
+
+    def __init__(self, real: object, bad_title: str) -> None:
+        self.real = real
+        self.bad_title = bad_title
+
+    def classify(self, title: str, *args: object, **kwargs: object) -> object:
+        if self.bad_title in title:
+            raise RecursionError("maximum recursion depth exceeded")
+        return self.real.classify(title, *args, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_an_exception_on_one_sources_items_is_that_sources_error(
+    tmp_path: Path, http_server: HTTPTestServer
+) -> None:
+    cfg = config(tmp_path, http_server, 3)
+    store = Store.open(cfg.settings.db_path)
+    broken = FailsOn(load_classifier(cfg), "沪深两市成交额突破万亿 1")
+    report = run_cycle(cfg, store, classifier=broken)  # type: ignore[arg-type]
+    statuses = {s.source_id: (s.status, s.reason) for s in report.sources}
+    assert statuses["f1"] == (
+        "error",
+        "internal error: RecursionError: maximum recursion depth exceeded",
+    )
+    assert statuses["f0"] == statuses["f2"] == ("ok", "")
+    titles = sorted(i.title for i in store.iter_items())
+    assert len(titles) == 4 and not any(t.endswith(" 1") for t in titles)  # f1: nothing half-stored
+    assert store.source_states()["f1"].status == "error"
+    store.close()
