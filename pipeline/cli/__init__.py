@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli import classify_cmds, core_cmds, digest_cmds, ops_cmds, source_cmds
+from pipeline.cli import classify_cmds, core_cmds, digest_cmds, extract_cmds, ops_cmds, source_cmds
 from pipeline.config import CONFIG_ENV
 from pipeline.logs import detach_file_log, install_redaction
 
@@ -48,7 +48,7 @@ def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
     ctx.call_on_close(detach_file_log)
 
 
-for _module in (core_cmds, source_cmds, classify_cmds, digest_cmds, ops_cmds):
+for _module in (core_cmds, source_cmds, classify_cmds, digest_cmds, ops_cmds, extract_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -1,0 +1,96 @@
+"""Prepare an item's text for extraction: HTML flattened to lines, mirror noise removed, and a
+folded twin of the same length to match on.
+
+Every rule matches in ``Text.norm`` (traditional -> simplified, full-width digits and letters ->
+ASCII, lower case, via the classifier's length-preserving ``fold``) and reports what it found
+from ``Text.raw`` at the same offsets, so phrases, titles and names come out as the source wrote
+them (traditional script included).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import PreformattedString
+
+from pipeline.classify.normalize import fold
+
+# Some mirrors gloss characters with pinyin: ``現(xiàn)向社會``. A gloss has a tone mark.
+_PINYIN = re.compile(
+    r"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]+\)"
+)
+_HTML_HINT = re.compile(r"<(?:p|div|br|table|td|tr|span|html|body|li|h[1-6])\b", re.IGNORECASE)
+_BLOCKS = ("p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section")
+_DROP = ("script", "style", "noscript", "head", "nav", "header", "footer", "select", "form")
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_SPACE_RUN = re.compile(r"[ \t\u00a0\u3000]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """``raw`` as written; ``norm`` folded, same length, newlines and dashes kept."""
+
+    raw: str
+    norm: str
+
+    def cut(self, start: int, end: int) -> str:
+        return self.raw[start:end]
+
+
+def looks_like_html(text: str) -> bool:
+    return _HTML_HINT.search(text) is not None
+
+
+def parse_html(html: str) -> BeautifulSoup:
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup.find_all(_DROP):
+        tag.decompose()
+    return soup
+
+
+def element_text(element: Tag) -> str:
+    """The text of an element with a newline for each line break and block, spaces collapsed."""
+    parts: list[str] = []
+    for node in element.descendants:
+        if isinstance(node, Tag):
+            if node.name == "br" or node.name in _BLOCKS:
+                parts.append("\n")
+            elif node.name in ("td", "th"):
+                parts.append(" | ")
+        elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+            parts.append(str(node))  # comments, doctypes and the like are PreformattedStrings
+    return tidy("".join(parts))
+
+
+def tidy(text: str) -> str:
+    """Collapse runs of spaces in each line and drop empty lines."""
+    lines = (_SPACE_RUN.sub(" ", line).strip(" |") for line in text.splitlines())
+    return "\n".join(line.strip() for line in lines if line.strip())
+
+
+def html_text(html: str) -> str:
+    return element_text(parse_html(html))
+
+
+def strip_pinyin(text: str) -> str:
+    return _PINYIN.sub("", text)
+
+
+def prepare(text: str) -> Text:
+    """A ``Text`` for plain text (already flattened)."""
+    raw = strip_pinyin(text)
+    folded = fold(raw)
+    if folded != raw:
+        # fold turns newlines and dashes into spaces; lines and ranges matter here
+        folded = "".join(
+            o if o == "\n" else ("-" if o in _DASHES else f)
+            for o, f in zip(raw, folded, strict=True)
+        )
+    return Text(raw=raw, norm=folded)
+
+
+def blank(norm: str, start: int, end: int) -> str:
+    """``norm`` with ``[start, end)`` replaced by spaces (offsets kept)."""
+    return norm[:start] + " " * (end - start) + norm[end:]
