@@ -90,13 +90,14 @@ def extract(
     extra = "\n".join(tidy(a) for a in attachments if a.strip())
     title_t = prepare(" ".join(title.split()))
     body_t = prepare(body_text + ("\n" + extra if extra else ""))
-    whole = body_t if _repeats(title_t, body_t) else prepare(title_t.raw + "\n" + body_t.raw)
+    title_lines = 0 if _repeats(title_t, body_t) else 1
+    whole = prepare(title_t.raw + "\n" + body_t.raw) if title_lines else body_t
 
     penalty, numbers = penalty_from_html(soup) if soup is not None else (None, ())
     if penalty is None:
         penalty, numbers = penalty_from_text(body_t)
     if penalty is None:
-        penalty = penalty_from_prose(whole)
+        penalty = penalty_from_prose(whole, title_lines)
     doc_number = find_doc_number(title_t, body_t)
     if doc_number is None and len(numbers) == 1:
         doc_number = find_doc_number(prepare(numbers[0]), prepare(""))

@@ -124,11 +124,14 @@ def _alone_value(line: str) -> str | None:
 
 
 def _is_number_line(line: str) -> bool:
-    """A line that holds little besides a number (the number line of a document's head)."""
+    """A line that holds little besides a number (the number line of a document's head): no
+    cited title, no sentence around it."""
     rest = re.sub(
         r"[〔\[［(（【].{0,8}?[〕\]］)）】]\s*第?\s*\d+\s*号|\d{4}\s*年\s*第\s*\d+\s*号", "", line
     )
-    return len(rest) < len(line) and len(re.sub(r"[^\u4e00-\u9fff]", "", rest)) <= 24
+    if len(rest) == len(line) or re.search(r"[《，,。；;]", rest):
+        return False
+    return len(re.sub(r"[^\u4e00-\u9fff]", "", rest)) <= 24
 
 
 def _prefer(found: str, other: str) -> str:

@@ -16,6 +16,8 @@ Effective date, from the clause ``自…起施行`` (also 实施 / 执行 / 实�
 * The first clause wins (a decree's preamble and its last article say the same); a clause
   followed by ``的`` (``自2021年1月1日起施行的《民法典》``) describes another text and is
   skipped; ``…起废止`` counts only when the text has no clause of its own (a repeal notice).
+* ``自<an event>之日起施行`` (``自账户管理系统(二期)运行之日起施行``): the clause is kept,
+  the date is unknown.
 * A relative clause needs the published date: without it ``effective`` is None and
   ``effective_raw`` still holds the clause. For interpretations, news and other items a relative
   clause refers to a publication that is not the item's own, so it is not resolved either.
@@ -57,7 +59,8 @@ _RELATIVE = r"(?:本[\u4e00-\u9fff]{1,4}?)?(?:发布|公布|印发|颁布|下发
 _VERBS = "施行|实施|执行|实行|生效"
 _NUM = rf"(?:\d+|[{NUMBER_CHARS}]+)"
 _CLAUSE = re.compile(
-    rf"自{_S}(?:(?P<date>{DATE_RE})|(?P<rel>{_RELATIVE})){_S}(?:起)?{_S}(?:的)?{_S}"
+    rf"自{_S}(?:(?P<date>{DATE_RE})|(?P<rel>{_RELATIVE})|(?P<other>[^。；;，,、\n自]{{2,30}}?之日))"
+    rf"{_S}(?:起)?{_S}(?:的)?{_S}"
     rf"(?:(?P<n>{_NUM}){_S}(?P<unit>个?工作日|日|天){_S}后{_S})?(?:起)?{_S}(?:正式)?{_S}"
     rf"(?P<verb>{_VERBS}|废止)(?P<attr>的|以来)?"
 )
@@ -106,6 +109,8 @@ def find_effective(text: Text, published: date | None, resolve_relative: bool) -
     if chosen.group("date"):
         hit = first_date(text.norm, chosen.start("date"), chosen.end("date"))
         return Effective(hit.value if hit else None, raw)
+    if chosen.group("other"):  # 自账户管理系统运行之日起施行: a day no text can give
+        return Effective(None, raw)
     return Effective(_relative_date(chosen, published) if resolve_relative else None, raw)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from pipeline.extract.numerals import NUMBER_CHARS, positional_value
 
@@ -91,9 +91,9 @@ def total(values: list[Decimal]) -> Decimal | None:
 
 
 def as_json_number(value: Decimal | None) -> int | float | None:
-    """Integral yuan as an int, else a float rounded to fen (2 decimals)."""
+    """Integral yuan as an int, else a float rounded half-up to fen (2 decimals)."""
     if value is None:
         return None
     if value == value.to_integral_value():
         return int(value)
-    return float(value.quantize(Decimal("0.01")))
+    return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 from bs4 import BeautifulSoup
 
 from pipeline.extract.models import Penalty, PenaltyRecord
 from pipeline.extract.money import total
 from pipeline.extract.penalty_prose import (
-    amounts_by_party,
     bind_fines,
     find_authority,
     find_decision_date,
@@ -94,22 +94,44 @@ def penalty_from_text(text: Text) -> tuple[Penalty | None, tuple[str, ...]]:
     return _from_reading(readings), numbers
 
 
-def penalty_from_prose(text: Text) -> Penalty | None:
-    """A penalty told in sentences; None unless some fine is bound to a named party."""
+def _line_span(norm: str, line: int) -> tuple[int, int]:
+    start = 0
+    for _ in range(line):
+        start = norm.index("\n", start) + 1
+    end = norm.find("\n", start)
+    return start, (len(norm) if end == -1 else end)
+
+
+def penalty_from_prose(text: Text, title_lines: int = 0) -> Penalty | None:
+    """A penalty told in sentences; None unless some fine is bound to a named party.
+
+    Only the lead is read: the first paragraph (line) after the first ``title_lines`` lines that
+    binds a fine, or the title when the body binds none. Later paragraphs of a story tell other,
+    earlier fines as background (``今年6月19日，该公司刚因…被罚款82万元``).
+    """
     bound = bind_fines(text)
-    if not bound:
+    fined_lines = sorted({b.line for b in bound if b.amount is not None})
+    if not fined_lines:
         return None
-    by_party = amounts_by_party(bound)
-    violations = tuple(find_violations(text))
+    body_lines = [n for n in fined_lines if n >= title_lines]
+    lead = body_lines[0] if body_lines else fined_lines[0]
+    chosen = [b for b in bound if b.line == lead]
+    start, end = _line_span(text.norm, lead)
+    by_party: dict[str, list[Decimal]] = {}
+    for b in chosen:
+        by_party.setdefault(b.party, [])
+        if b.amount is not None:
+            by_party[b.party].append(b.amount.yuan)
+    violations = tuple(find_violations(text, start, end)) or tuple(find_violations(text))
     records = tuple(
         PenaltyRecord(party, "；".join(violations), "", total(values))
         for party, values in by_party.items()
     )
     return Penalty(
         parties=tuple(by_party),
-        amount_yuan=total([b.amount.yuan for b in bound]),
-        authority=find_authority(text),
-        decision_date=find_decision_date(text),
+        amount_yuan=total([b.amount.yuan for b in chosen if b.amount is not None]),
+        authority=find_authority(text, start, end) or find_authority(text),
+        decision_date=find_decision_date(text, start, end) or find_decision_date(text),
         violations=violations,
         records=records,
     )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from pipeline.classify.normalize import fold
 from pipeline.extract.dates import DATE_RE, parse_date
 from pipeline.extract.money import Amount, fines
 from pipeline.extract.text import Text, blank
@@ -45,9 +46,9 @@ _AUTH_END = re.compile(
 )
 _ALIAS = re.compile(r"[(（]\s*(?:以下)?(?:简称|下称|以下称)[^()（）]{0,20}[)）]")
 # Characters that end a name run: punctuation, digits, and the function words that start a
-# clause (因, 被, 对, 向, 经, 据, 的).
+# clause (因, 被, 对, 向, 将, 把, 经查, 据, 的).
 _RUN = re.compile(r"[" + _CJK + r"（）()]+")
-_CLAUSE_WORDS = re.compile(r"因|被|对|向|经查|据|的|显示|表示|称")
+_CLAUSE_WORDS = re.compile(r"因|被|对|向|将|把|经查|据|的|显示|表示|称")
 _TRAILING_VERB = re.compile(r"(?:处以|予以|罚款|警告|处罚|罚没|没收|处)+$")
 _PERSON = re.compile(r"[" + _CJK + r"]某[" + _CJK + r"]?$")
 _TO = re.compile(
@@ -61,7 +62,8 @@ _EN_FOR = re.compile(r"fined\s+[^,;]*?\byuan\s+for\s+(?P<v>[^,;\[]+)")
 _BY = re.compile(r"被\s*(?P<a>[" + _CJK + r"]{4,30}?)\s*(?:处以|罚款|处罚|处|给予)")
 _BASIS = re.compile(r"(?P<a>[" + _CJK + r"]{4,30}?)\s*(?:依据|根据)")
 _PUBLISH = re.compile(
-    r"(?P<a>[" + _CJK + r"]{4,30}?)\s*(?:网站)?\s*(?:发布|公布|公示|披露)了?(?:的)?[^。，,；]{0,8}?"
+    r"(?P<a>[" + _CJK + r"]{4,30}?)\s*(?:网站|官网)?\s*(?:日前|近日|近期|今日|昨日)?\s*"
+    r"(?:发布|公布|公示|披露)了?(?:的)?[^。，,；]{0,8}?"
     r"(?:行政处罚|罚单|处罚信息|处罚决定)"
 )
 _DECIDED_ON = re.compile(
@@ -79,7 +81,22 @@ _EXISTS = re.compile(
 @dataclass(frozen=True, slots=True)
 class Bound:
     party: str
-    amount: Amount
+    amount: Amount | None  # None: a named party warned, not fined
+    line: int
+
+
+_GENERIC = {"公司", "该公司", "本公司", "银行", "该行", "本行", "分行", "支行", "机构", "该机构"}
+_ALIAS_DEF = re.compile(
+    r"(?P<full>[" + _CJK + r"]{4,40}?(?:" + _ORG_END + r"))\s*[(（]\s*(?:以下|下文)?"
+    r"(?:简称|下称|以下称)\s*[“\"]?(?P<alias>[^”\"()（）]{2,20})[”\"]?\s*[)）]"
+)
+_WARNED = (
+    re.compile(
+        r"(?:人员|负责人|员工|高管)\s*(?P<names>[" + _CJK + r"]{2,4}(?:、[" + _CJK + r"]{2,4})*)"
+        r"\s*(?:给予|被)?警告"
+    ),
+    re.compile(r"(?P<names>[" + _CJK + r"]某[" + _CJK + r"]?)[^。；;\n]{0,40}?被(?:给予)?警告"),
+)
 
 
 def _sentence_start(norm: str, at: int) -> int:
@@ -93,7 +110,19 @@ def _is_authority(name: str) -> bool:
     return _AUTH_START.match(name) is not None
 
 
-def _party_before(text: Text, norm: str, start: int, end: int) -> str | None:
+def _aliases(text: Text) -> dict[str, str]:
+    """Short names defined in the text (``（下称“阳光消金”）``) -> the full name, as written."""
+    out: dict[str, str] = {}
+    for m in _ALIAS_DEF.finditer(text.norm):
+        full = text.cut(m.start("full"), m.end("full"))
+        cut = _CLAUSE_WORDS.split(text.norm[m.start("full") : m.end("full")])[-1]
+        out[m.group("alias").strip()] = full[len(full) - len(cut) :]
+    return out
+
+
+def _party_before(
+    text: Text, norm: str, start: int, end: int, aliases: dict[str, str]
+) -> str | None:
     """The last party name in ``norm[start:end]``, as written."""
     best: str | None = None
     for run in _RUN.finditer(norm, start, end):
@@ -106,21 +135,26 @@ def _party_before(text: Text, norm: str, start: int, end: int) -> str | None:
         for a, b in pieces:
             name_norm = _TRAILING_VERB.sub("", norm[a:b])
             b = a + len(name_norm)
-            if len(name_norm) < 2:
+            if len(name_norm) < 2 or name_norm in _GENERIC:
                 continue
-            if _PERSON.search(name_norm):
-                person = _PERSON.search(name_norm)
-                assert person is not None
+            person = _PERSON.search(name_norm)
+            if person is not None:
                 best = text.cut(a + person.start(), b)
             elif re.search(rf"(?:{_ORG_END})$", name_norm) and not _is_authority(name_norm):
                 if (a > 0 and norm[a - 1] == "家") or name_norm.startswith("家"):
                     continue
                 best = text.cut(a, b)
+            else:
+                alias = next((x for x in aliases if name_norm.startswith(fold(x))), None)
+                if alias is not None:
+                    best = aliases[alias]
     return best
 
 
 def bind_fines(text: Text) -> list[Bound]:
+    """Every fine bound to its party, and every named party warned; with its line number."""
     norm = text.norm
+    aliases = _aliases(text)
     for m in _ALIAS.finditer(norm):
         norm = blank(norm, m.start(), m.end())
     bound: list[Bound] = []
@@ -129,24 +163,35 @@ def bind_fines(text: Text) -> list[Bound]:
         start = _sentence_start(norm, amount.start)
         party: str | None = None
         for m in _TO.finditer(norm, start, amount.start):
-            party = text.cut(m.start("p"), m.end("p"))
+            if norm[m.start("p") : m.end("p")] not in _GENERIC:
+                party = text.cut(m.start("p"), m.end("p"))
         if party is None:
             for m in _EN_PARTY.finditer(text.raw, start, amount.start):
                 party = m.group("p")
         if party is None:
-            party = _party_before(text, norm, start, amount.start)
+            party = _party_before(text, norm, start, amount.start, aliases)
         if party is not None:
             sentence = norm[start : amount.end]
             if (party, amount.yuan, sentence) not in seen:  # a title repeated in the body
                 seen.add((party, amount.yuan, sentence))
-                bound.append(Bound(party, amount))
+                bound.append(Bound(party, amount, norm.count("\n", 0, amount.start)))
+    for pattern in _WARNED:
+        for m in pattern.finditer(norm):
+            line = norm.count("\n", 0, m.start())
+            at = m.start("names")
+            for name in norm[m.start("names") : m.end("names")].split("、"):
+                bound.append(Bound(text.cut(at, at + len(name)), None, line))
+                at += len(name) + 1
     return bound
 
 
-def find_authority(text: Text) -> str | None:
-    norm = text.norm
+def find_authority(text: Text, start: int = 0, end: int | None = None) -> str | None:
+    """The deciding authority named in ``text[start:end]``: the agent of 被…处以, the subject
+    of …依据…对, or who published the decision; a fuller name of the same authority wins."""
+    norm = text.norm[: len(text.norm) if end is None else end]
+    found: list[str] = []
     for pattern in (_BY, _BASIS, _PUBLISH):
-        for m in pattern.finditer(norm):
+        for m in pattern.finditer(norm, start):
             a, b = m.start("a"), m.end("a")
             # the authority is the tail of the run that ends in an authority's name
             name = norm[a:b]
@@ -156,12 +201,16 @@ def find_authority(text: Text) -> str | None:
             )
             if head is None or not _AUTH_END.search(name):
                 continue
-            return text.cut(a + head.start(), b)
-    return None
+            found.append(text.cut(a + head.start(), b))
+    if not found:
+        return None
+    first = found[0]
+    fuller = [x for x in found if len(x) > len(first) and fold(x).endswith(fold(first))]
+    return fuller[0] if fuller else first
 
 
-def find_decision_date(text: Text) -> date | None:
-    m = _DECIDED_ON.search(text.norm)
+def find_decision_date(text: Text, start: int = 0, end: int | None = None) -> date | None:
+    m = _DECIDED_ON.search(text.norm, start, len(text.norm) if end is None else end)
     return None if m is None else parse_date(m.group("d"))
 
 
@@ -178,12 +227,13 @@ def _split(phrase: str) -> list[str]:
     return out
 
 
-def find_violations(text: Text) -> list[str]:
+def find_violations(text: Text, start: int = 0, end: int | None = None) -> list[str]:
     found: list[str] = []
+    stop = len(text.norm) if end is None else end
     for pattern in (_EXISTS, _BECAUSE):
-        for m in pattern.finditer(text.norm):
+        for m in pattern.finditer(text.norm, start, stop):
             found.extend(_split(text.cut(m.start("v"), m.end("v"))))
-    for m in _EN_FOR.finditer(text.raw):
+    for m in _EN_FOR.finditer(text.raw, start, stop):
         for piece in re.split(r",|\band\b|\bincluding\b", m.group("v")):
             piece = re.sub(r"^\s*(?:issues|problems)\s*", "", piece).strip()
             if piece:
@@ -192,11 +242,4 @@ def find_violations(text: Text) -> list[str]:
     for v in found:
         if v not in out:
             out.append(v)
-    return out
-
-
-def amounts_by_party(bound: list[Bound]) -> dict[str, list[Decimal]]:
-    out: dict[str, list[Decimal]] = {}
-    for b in bound:
-        out.setdefault(b.party, []).append(b.amount.yuan)
     return out
