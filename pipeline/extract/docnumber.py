@@ -59,7 +59,7 @@ _DOCNUM_MAX_CODE = 12  # docnum keeps at most this many characters of the issuer
 def _issuer(line: str, at: int) -> str:
     """The issuing text of ``line`` before offset ``at``: the CJK run (spaces allowed between
     issuer names) that ends there, after any date (``2023年3月16日中国人民银行令``)."""
-    prefix = line[:at]
+    prefix = line[max(0, at - 80) : at]  # no issuer is longer; keeps long lines linear
     dated = list(re.finditer(DATE_RE, prefix))
     if dated:
         prefix = prefix[dated[-1].end() :]

@@ -57,7 +57,7 @@ from pipeline.extract.text import Text
 _S = r"\s*"
 _RELATIVE = r"(?:本[\u4e00-\u9fff]{1,4}?)?(?:发布|公布|印发|颁布|下发|公告|发文)之日"
 _VERBS = "施行|实施|执行|实行|生效"
-_NUM = rf"(?:\d+|[{NUMBER_CHARS}]+)"
+_NUM = rf"(?:(?<!\d)\d{{1,4}}|(?<![{NUMBER_CHARS}])[{NUMBER_CHARS}]{{1,4}})"
 _CLAUSE = re.compile(
     rf"自{_S}(?:(?P<date>{DATE_RE})|(?P<rel>{_RELATIVE})|(?P<other>[^。；;，,、\n自]{{2,30}}?之日))"
     rf"{_S}(?:起)?{_S}(?:的)?{_S}"

@@ -19,15 +19,19 @@ from pipeline.extract.numerals import NUMBER_CHARS, positional_value
 _UNIT = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10_000), "万": Decimal(10_000)}
 _UNIT |= {"亿元": Decimal(100_000_000), "亿": Decimal(100_000_000)}
 _AMOUNT = re.compile(
-    r"(?:人民币\s*)?(?P<num>\d[\d,]*(?:\.\d+)?|[" + NUMBER_CHARS + r"]+)\s*"
+    r"(?:人民币\s*)?(?P<num>(?<![\d.,])(?:\d{1,3}(?:,\d{3})++|\d++)(?:\.\d++)?"
+    r"|(?<![" + NUMBER_CHARS + r"])[" + NUMBER_CHARS + r"]++)\s*"
     r"(?P<unit>亿元|万元|千元|亿|万|元)(?:人民币)?"
 )
 _EN_AMOUNT = re.compile(
-    r"(?:rmb|cny)?\s*(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<scale>million|billion|thousand)?\s*"
+    r"(?:rmb|cny)?\s*(?P<num>(?<![\d.,])(?:\d{1,3}(?:,\d{3})++|\d++)(?:\.\d++)?)\s*"
+    r"(?P<scale>million|billion|thousand)?\s*"
     r"(?:yuan|rmb)"
 )
 _EN_SCALE = {None: Decimal(1), "thousand": Decimal(1000), "million": Decimal(10**6)}
 _EN_SCALE["billion"] = Decimal(10**9)
+# Numbers start only where a run of digits starts and never give back digits (possessive), so
+# a long run of digits costs linear time, not quadratic.
 # A clause ends at these; an ASCII comma only when it does not sit between digits.
 _CLAUSE_END = re.compile(r"[，；;。！？\n]|,(?!\d{3})")
 _PENALTY = re.compile(r"罚款|罚金|没收|被罚|处罚|罚了|fined|fine of|penalty")

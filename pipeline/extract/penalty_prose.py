@@ -55,8 +55,9 @@ _TO = re.compile(
     r"对\s*(?P<p>[" + _CJK + r"（）()]{2,40}?(?:" + _ORG_END + r"|某[" + _CJK + r"]?))\s*"
     r"(?:处以|予以|作出)?\s*[,，]?\s*(?:警告|罚款|没收|处)"
 )
+# at most eight words before "Co., Ltd." (a bounded name keeps the search linear)
 _EN_PARTY = re.compile(
-    r"(?P<p>[A-Z][A-Za-z&.\-]*(?:\s+[A-Z][A-Za-z&.\-]*)*\s+Co\.,?\s+Ltd\.)\s+(?:was\s+)?fined"
+    r"(?P<p>(?<![A-Za-z&.\-])(?:[A-Z][A-Za-z&.\-]*\s+){1,8}Co\.,?\s+Ltd\.)\s+(?:was\s+)?fined"
 )
 _EN_FOR = re.compile(r"fined\s+[^,;]*?\byuan\s+for\s+(?P<v>[^,;\[]+)")
 _BY = re.compile(r"被\s*(?P<a>[" + _CJK + r"]{4,30}?)\s*(?:处以|罚款|处罚|处|给予)")

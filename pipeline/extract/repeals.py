@@ -31,7 +31,7 @@ _VERB = r"\s*(?:同时|一并|即行|予以)?\s*废止"
 _BACK = re.compile(rf"(?P<chain>{_CHAIN}){_WHEN}{_VERB}")
 _FORWARD = re.compile(rf"(?<!拟)(?:决定|现|关于|予以)\s*废止\s*(?P<chain>{_CHAIN})")
 _NUMBER = re.compile(
-    r"(?P<num>[^。；;\n，,《》：:]{1,60}?(?:第\s*\d+\s*号|\d+\s*号))" + _WHEN + _VERB
+    r"(?P<num>[^。；;\n，,《》：:]{1,60}?(?:第\s*\d{1,5}\s*号|\d{1,5}\s*号))" + _WHEN + _VERB
 )
 
 
