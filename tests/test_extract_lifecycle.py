@@ -278,3 +278,16 @@ def test_deadline_only_for_drafts_and_interpretations() -> None:
     assert extract("中国人民银行关于X的通知（银发〔2025〕1号）", body).comment_deadline is None
     draft = extract("X办法（征求意见稿）", "现向社会公开征求意见。意见反馈截止时间为2025年3月1日。")
     assert draft.comment_deadline == date(2025, 3, 1)
+
+
+def test_attachment_text_is_read_after_the_body() -> None:
+    facts = extract(
+        "中国人民银行关于印发《X办法》的通知（银发〔2025〕9号）",
+        "<p>现将《X办法》印发给你们，请遵照执行。</p><p>附件：X办法</p>",
+        date(2025, 3, 1),
+        attachments=("X办法\n第三十条 本办法自2025年6月1日起施行。《旧办法》同时废止。",),
+    )
+    assert facts.stage == "final"
+    assert (facts.effective, facts.effective_raw) == (date(2025, 6, 1), "自2025年6月1日起施行")
+    assert facts.repeals == ("旧办法",)
+    assert facts.doc_number == "银发〔2025〕9号"

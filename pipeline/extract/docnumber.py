@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.classify.docnum import find_doc_numbers, normalize_doc_number
+from pipeline.classify.docnum import normalize_doc_number
 from pipeline.extract.dates import DATE_RE
 from pipeline.extract.numerals import NUMBER_CHARS
 from pipeline.extract.text import Text
@@ -176,8 +176,3 @@ def find_doc_number(title: Text, body: Text) -> str | None:
             if found:
                 return found
     return None
-
-
-def all_doc_numbers(text: Text) -> tuple[str, ...]:
-    """Every number docnum finds (for diagnostics)."""
-    return find_doc_numbers(text.norm)

@@ -47,7 +47,6 @@ from pipeline.extract.dates import (
     DATE_RE,
     add_days,
     add_months,
-    find_dates,
     first_date,
     period_end,
 )
@@ -155,8 +154,3 @@ def find_transition_end(text: Text, effective: date | None, published: date | No
             else:
                 return None  # a period whose start is unknown: no end can be given
     return ends.pop() if len(ends) == 1 else None
-
-
-def dates_in(text: Text) -> list[date]:
-    """Every complete date in the text (for tests and diagnostics)."""
-    return [h.value for h in find_dates(text.norm) if h.value is not None]

@@ -70,10 +70,6 @@ def tidy(text: str) -> str:
     return "\n".join(line.strip() for line in lines if line.strip())
 
 
-def html_text(html: str) -> str:
-    return element_text(parse_html(html))
-
-
 def strip_pinyin(text: str) -> str:
     return _PINYIN.sub("", text)
 
