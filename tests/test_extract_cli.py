@@ -164,3 +164,16 @@ def test_the_cli_does_not_import_the_extractor() -> None:
     code = "import sys, pipeline.cli; print('pipeline.extract' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_readme_example_prints_what_it_shows() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## What is extracted\n") :]
+    start = section.index("```console\n") + len("```console\n")
+    console = section[start : section.index("\n```", start)]
+    command, _, shown = console.partition("\n")
+    assert command.startswith("$ echo '") and command.endswith("' | lendwatch extract")
+    stdin = command[len("$ echo '") : -len("' | lendwatch extract")]
+    code, out, _ = run(stdin + "\n")
+    assert code == 0
+    assert out == [json.loads(shown.replace("\n", ""))]

@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from pipeline.classify.normalize import fold
 from pipeline.extract.deadline import find_comment_deadline
 from pipeline.extract.docnumber import find_doc_number
 from pipeline.extract.effective import find_effective, find_transition_end
@@ -40,7 +39,15 @@ from pipeline.extract.models import STAGES, Facts, Penalty, PenaltyRecord, Stage
 from pipeline.extract.penalty import penalty_from_html, penalty_from_prose, penalty_from_text
 from pipeline.extract.repeals import find_repeals
 from pipeline.extract.stage import decide_stage
-from pipeline.extract.text import Text, element_text, looks_like_html, parse_html, prepare, tidy
+from pipeline.extract.text import (
+    Text,
+    element_text,
+    looks_like_html,
+    normalized,
+    parse_html,
+    prepare,
+    tidy,
+)
 
 __all__ = [
     "STAGES",
@@ -108,7 +115,7 @@ def extract(
         body_t,
         has_penalty=penalty is not None,
         has_doc_number=doc_number is not None,
-        effective_raw=fold(raw) if raw else None,
+        effective_raw=normalized(raw) if raw else None,
     )
     if stage == "draft":
         return Facts(
@@ -142,4 +149,4 @@ def _repeats(title: Text, body: Text) -> bool:
 
 def _absolute(raw: str) -> bool:
     """A clause with a written date (not 发布/公布之日)."""
-    return "之日" not in fold(raw)
+    return "之日" not in normalized(raw)

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from pipeline.classify.normalize import fold
 from pipeline.extract.dates import DATE_RE, parse_date
 from pipeline.extract.money import Amount, fines
-from pipeline.extract.text import Text, blank
+from pipeline.extract.text import Text, blank, normalized
 
 _ORG_END = (
     "股份有限公司|有限责任公司|有限公司|分公司|公司|银行|分行|支行|营业部|消金|信用社|合作社|"
@@ -146,7 +145,7 @@ def _party_before(
                     continue
                 best = text.cut(a, b)
             else:
-                alias = next((x for x in aliases if name_norm.startswith(fold(x))), None)
+                alias = next((x for x in aliases if name_norm.startswith(normalized(x))), None)
                 if alias is not None:
                     best = aliases[alias]
     return best
@@ -206,7 +205,7 @@ def find_authority(text: Text, start: int = 0, end: int | None = None) -> str | 
     if not found:
         return None
     first = found[0]
-    fuller = [x for x in found if len(x) > len(first) and fold(x).endswith(fold(first))]
+    fuller = [x for x in found if len(x) > len(first) and normalized(x).endswith(normalized(first))]
     return fuller[0] if fuller else first
 
 

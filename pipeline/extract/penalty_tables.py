@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from pipeline.classify.normalize import fold
 from pipeline.extract.dates import parse_date
 from pipeline.extract.models import PenaltyRecord
 from pipeline.extract.money import fines, total
 from pipeline.extract.tables import Grid
+from pipeline.extract.text import normalized
 
 _EMPTY = {"", "—", "-", "——", "/", "无", "／", "－"}
 
 
 def _key(label: str) -> str:
-    return re.sub(r"[\s:：()（）]", "", fold(label))
+    return re.sub(r"[\s:：()（）]", "", normalized(label))
 
 
 def role(label: str) -> str | None:
@@ -64,7 +64,7 @@ def _one_line(cell: str) -> str:
 
 
 def _yuan(decision: str, amount_cell: str = "", amount_header: str = "") -> Decimal | None:
-    found = [a.yuan for a in fines(fold(decision))]
+    found = [a.yuan for a in fines(normalized(decision))]
     if not found and amount_cell:
         digits = re.sub(r"[^\d.]", "", amount_cell)
         if digits and digits != ".":
@@ -122,7 +122,7 @@ def read_horizontal(grid: Grid) -> TableReading | None:
         records.append(PenaltyRecord(party, cell(row, "violation"), decision, amount))
         if cell(row, "authority"):
             authorities.append(cell(row, "authority"))
-        day = parse_date(fold(cell(row, "date")))
+        day = parse_date(normalized(cell(row, "date")))
         if day is not None:
             dates.append(day)
         if cell(row, "number"):
@@ -166,7 +166,7 @@ def _read_pairs(pairs: list[tuple[str, str]]) -> TableReading | None:
     # several parties and one decision: the money stays on the first record, not repeated
     records += [PenaltyRecord(p, violation, decision, None) for p in parties[1:]]
     authority = _one_line(fields["authority"][0]) if "authority" in fields else None
-    day = parse_date(fold(fields["date"][0])) if "date" in fields else None
+    day = parse_date(normalized(fields["date"][0])) if "date" in fields else None
     numbers = tuple(_one_line(n) for n in fields.get("number", []))
     return TableReading(tuple(records), authority, day, numbers)
 

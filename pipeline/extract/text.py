@@ -1,14 +1,17 @@
 """Prepare an item's text for extraction: HTML flattened to lines, mirror noise removed, and a
 folded twin of the same length to match on.
 
-Every rule matches in ``Text.norm`` (traditional -> simplified, full-width digits and letters ->
-ASCII, lower case, via the classifier's length-preserving ``fold``) and reports what it found
-from ``Text.raw`` at the same offsets, so phrases, titles and names come out as the source wrote
-them (traditional script included).
+Every rule matches in ``Text.norm`` and reports what it found from ``Text.raw`` at the same
+offsets, so phrases, titles and names come out as the source wrote them (traditional script
+included). ``norm`` is ``raw`` converted character by character to simplified Chinese (the
+classifier's table of single characters that zhconv-rs converts on their own, so every offset
+is kept) and then folded by the classifier's length-preserving ``fold`` (full-width digits and
+letters to ASCII, lower case); newlines and dashes are kept, lines and ranges matter here.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -16,6 +19,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
 from pipeline.classify.normalize import fold
+from pipeline.classify.script import char_table
 
 # Some mirrors gloss characters with pinyin: ``現(xiàn)向社會``. A gloss has a tone mark.
 _PINYIN = re.compile(
@@ -74,10 +78,20 @@ def strip_pinyin(text: str) -> str:
     return _PINYIN.sub("", text)
 
 
+@functools.cache
+def _to_simplified() -> dict[int, str]:
+    return str.maketrans(char_table())
+
+
+def simplify_chars(text: str) -> str:
+    """Traditional characters to simplified ones, one for one (``len`` is kept)."""
+    return text.translate(_to_simplified())
+
+
 def prepare(text: str) -> Text:
     """A ``Text`` for plain text (already flattened)."""
     raw = strip_pinyin(text)
-    folded = fold(raw)
+    folded = fold(simplify_chars(raw))
     if folded != raw:
         # fold turns newlines and dashes into spaces; lines and ranges matter here
         folded = "".join(
@@ -85,6 +99,11 @@ def prepare(text: str) -> Text:
             for o, f in zip(raw, folded, strict=True)
         )
     return Text(raw=raw, norm=folded)
+
+
+def normalized(text: str) -> str:
+    """The folded form of a short text (a table cell, a name), as ``prepare`` makes it."""
+    return prepare(text).norm
 
 
 def blank(norm: str, start: int, end: int) -> str:
