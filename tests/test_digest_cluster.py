@@ -6,18 +6,23 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from pipeline.digest.cluster import (
+import pytest
+
+from pipeline.digest import blocking, simtables
+from pipeline.digest.blocking import candidate_pairs, groups
+from pipeline.digest.cluster import Story, cluster
+from pipeline.digest.fingerprint import (
     SIMHASH_BITS,
     SIMHASH_MAX_DISTANCE,
     Fingerprint,
-    Story,
     _hash64,
-    candidate_pairs,
-    cluster,
+    features,
     fingerprint,
+    fingerprints,
     same_story,
     simhash,
 )
+from pipeline.digest.simtables import TABLE_MASKS
 from pipeline.models import Verdict
 from pipeline.store.items import StoredItem
 
@@ -109,23 +114,36 @@ def _items(rng: random.Random, n: int) -> list[StoredItem]:
     return out
 
 
-def _groups_by_all_pairs(items: Sequence[StoredItem]) -> list[list[str]]:
-    prints = [fingerprint(i) for i in items]
-    parent = list(range(len(items)))
+def _all_pairs(prints: Sequence[Fingerprint], first_new: int = 0) -> list[list[int]]:
+    """The groups by their definition: ``same_story`` on every pair (but known-known ones)."""
+    parent = list(range(len(prints)))
 
     def find(x: int) -> int:
         while parent[x] != x:
             x = parent[x]
         return x
 
-    for i in range(len(items)):
-        for j in range(i + 1, len(items)):
+    for i in range(len(prints)):
+        for j in range(max(i + 1, first_new), len(prints)):
             if same_story(prints[i], prints[j]):
                 parent[find(j)] = find(i)
-    groups: dict[int, list[str]] = {}
-    for index, item in enumerate(items):
-        groups.setdefault(find(index), []).append(item.id)
-    return sorted(sorted(g) for g in groups.values())
+    return _sorted_groups(find, len(prints))
+
+
+def _sorted_groups(find: object, n: int) -> list[list[int]]:
+    out: dict[int, list[int]] = {}
+    for index in range(n):
+        out.setdefault(find(index), []).append(index)  # type: ignore[operator]
+    return sorted(sorted(g) for g in out.values())
+
+
+def _blocked(prints: Sequence[Fingerprint], first_new: int = 0) -> list[list[int]]:
+    return _sorted_groups(groups(prints, first_new).find, len(prints))
+
+
+def _groups_by_all_pairs(items: Sequence[StoredItem]) -> list[list[str]]:
+    groups_ = _all_pairs([fingerprint(i) for i in items])
+    return sorted(sorted(items[i].id for i in g) for g in groups_)
 
 
 def test_candidates_include_every_pair_of_one_story() -> None:
@@ -205,3 +223,100 @@ def test_known_items_are_not_compared_with_each_other_and_nothing_changes() -> N
         assert _new_item_view(restricted, known) == _new_item_view(everything, known)
         pairs = list(candidate_pairs([fingerprint(i) for i in items], first_new))
         assert all(j >= first_new for _, j in pairs)
+
+
+def test_fingerprints_equal_the_definition() -> None:
+    """The batch (lanes of 16 bits, texts remembered) gives what ``simhash`` of the features
+    gives, also for titles so long that the counters need 32 bits."""
+    rng = random.Random(21)
+    items = _items(rng, 300)
+    items += [items[0], items[0]]  # a text seen again is remembered, not recounted
+    alphabet = "借呗贷款利率监管征信小额网络消费金融abcdefghij"
+    for k, length in enumerate((4_000, 11_000, 22_000, 40_000)):  # totals across 2**15, 2**16
+        title = "".join(rng.choice(alphabet) for _ in range(length))
+        items.append(_item(1000 + k, title, "摘要" * 50))
+    for item, fp in zip(items, fingerprints(items), strict=True):
+        assert fp.simhash == simhash(features(item)), item.title[:20]
+        assert fp == fingerprint(item)
+
+
+def _random_prints(rng: random.Random, n: int) -> list[Fingerprint]:
+    """Fingerprints on the edges: shared numbers, near SimHashes, titles of shared bigrams."""
+    centres = [rng.getrandbits(SIMHASH_BITS) for _ in range(4)]
+    vocabulary = [f"{chr(0x4E00 + k)}{chr(0x4E00 + k + 1)}" for k in range(14)]
+    out = []
+    for _ in range(n):
+        value = rng.choice(centres)
+        for bit in rng.sample(range(SIMHASH_BITS), rng.randint(0, 12)):
+            value ^= 1 << bit
+        grams = frozenset(rng.sample(vocabulary, rng.randint(0, 9)))
+        docs = frozenset(rng.sample(["a", "b", "c"], rng.choice([0, 0, 0, 1, 2])))
+        out.append(Fingerprint(grams, value, docs, rng.random() < 0.85))
+    return out
+
+
+@pytest.mark.parametrize("common", [64, 3, 0])
+def test_groups_equal_all_pairs_with_rare_and_common_bigrams(
+    monkeypatch: pytest.MonkeyPatch, common: int
+) -> None:
+    # ``common`` 3 and 0 make most or every bigram a key only in pairs (the path of titles
+    # made of frequent bigrams); the groups stay those of every pair.
+    monkeypatch.setattr(blocking, "COMMON", common)
+    rng = random.Random(common + 1)
+    for size, first_new in ((2, 0), (40, 0), (120, 0), (120, 60), (80, 79)):
+        prints = _random_prints(rng, size)
+        assert _blocked(prints, first_new) == _all_pairs(prints, first_new)
+        accepted = {
+            (i, j)
+            for i in range(size)
+            for j in range(max(i + 1, first_new), size)
+            if same_story(prints[i], prints[j])
+        }
+        assert accepted <= set(candidate_pairs(prints, first_new))
+
+
+def test_long_simhash_runs_and_small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of equal table keys longer than LONG_RUN go the reduced way, and pairs are made a
+    batch at a time; neither changes the groups."""
+    monkeypatch.setattr(simtables, "LONG_RUN", 4)
+    monkeypatch.setattr(simtables, "PAIRS_PER_BATCH", 7)
+    rng = random.Random(77)
+    for _ in range(6):
+        prints = _random_prints(rng, 90)
+        assert _blocked(prints) == _all_pairs(prints)
+        assert _blocked(prints, 45) == _all_pairs(prints, 45)
+
+
+def test_a_long_run_of_numbered_notices_joined_by_one_unnumbered_reprint() -> None:
+    # 300 notices with the same SimHash and each its own number are 300 stories (numbers
+    # decide between numbered items); one unnumbered reprint 3 bits away joins every one.
+    value = 0x0123456789ABCDEF
+    notices = [Fingerprint(frozenset(), value, frozenset({f"n{k}"}), True) for k in range(300)]
+    assert len(_blocked(notices)) == 300
+    reprint = Fingerprint(frozenset(), value ^ 0b10101, frozenset(), True)
+    assert _blocked([*notices, reprint]) == [list(range(301))]
+    # known items are not compared with each other: without a new reprint nothing joins
+    assert len(_blocked([*notices, reprint], first_new=301)) == 301
+
+
+def test_one_story_told_by_thousands_of_items_is_one_story() -> None:
+    # a flood of one headline with a per-item tail beside a few unrelated stories: the flood
+    # is one story, the others stay apart (the blocking skips the pairs already joined)
+    flood = [
+        _item(k, f"金融监管总局发布小额贷款公司监督管理暂行办法（第{k}期）", PHRASES[0] * 2)
+        for k in range(3000)
+    ]
+    others = [_item(5000 + k, f"{phrase}相关问答", "") for k, phrase in enumerate(PHRASES[1:])]
+    stories = cluster([*flood, *others], lambda sid: "media")
+    sizes = sorted(len(s.items) for s in stories)
+    assert sizes == [1] * len(others) + [3000]
+
+
+def test_tables_cover_every_pair_of_blocks() -> None:
+    blocks = SIMHASH_MAX_DISTANCE + 2
+    assert len(TABLE_MASKS) == blocks * (blocks - 1) // 2
+    assert all(mask.bit_count() >= 2 * (SIMHASH_BITS // blocks) for mask in TABLE_MASKS)
+    union = 0
+    for mask in TABLE_MASKS:
+        union |= mask
+    assert union == (1 << SIMHASH_BITS) - 1
