@@ -4,14 +4,17 @@
 - ``connect``: open (creating if needed, readable by the owner only) a database file in WAL mode
   with a busy timeout; the schema is ``pipeline.store.schema``'s business, not this module's;
 - ``transaction``: ``BEGIN IMMEDIATE`` ... ``COMMIT``, re-entrant;
+- ``IDS`` / ``ids_param``: any number of ids bound as one JSON array parameter;
 - ``backup``: SQLite's online backup into one self-contained file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +23,17 @@ import sqlite_utils
 from pipeline.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
+
+# ``... WHERE id IN {IDS}`` with ``ids_param(ids)``: one variable for any number of ids. SQLite
+# limits the variables of one statement (32,766 by default); a backlog of items can exceed it.
+IDS = "(SELECT value FROM json_each(?))"
+# Some builds (Debian's) raise the limit; every connection is held to the stock one, so a
+# statement that would fail on a stock SQLite fails everywhere, tests included.
+MAX_VARIABLES = 32_766
+
+
+def ids_param(ids: Iterable[str]) -> str:
+    return json.dumps(list(ids), ensure_ascii=False)
 
 
 def utcnow() -> datetime:
@@ -42,6 +56,8 @@ def connect(path: Path) -> sqlite_utils.Database:
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, min(limit, MAX_VARIABLES))
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")

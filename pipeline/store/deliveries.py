@@ -28,7 +28,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipeline.db import iso, parse_iso, transaction
+from pipeline.db import IDS, ids_param, iso, parse_iso, transaction
 
 KINDS = ("digest", "alert")
 BACKOFF_BASE = timedelta(minutes=5)
@@ -257,9 +257,8 @@ def mark_items(
 ) -> None:
     """Mark items handled without a message (no reader wants them, or a repeat of a story)."""
     column = _MARK_COLUMN[kind]
-    ids = list(item_ids)
     with transaction(db) as conn:
-        conn.executemany(
-            f"UPDATE items SET {column} = ? WHERE id = ? AND {column} IS NULL",
-            [(iso(now), i) for i in ids],
+        conn.execute(
+            f"UPDATE items SET {column} = ? WHERE {column} IS NULL AND id IN {IDS}",
+            [iso(now), ids_param(item_ids)],
         )

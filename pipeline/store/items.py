@@ -2,6 +2,11 @@
 
 Also the item queries the digest and the alerts plan with (``digest_candidates``,
 ``alert_candidates``, ``alert_history``).
+
+No statement binds one variable per item: a list of ids travels as one JSON array
+(``IN (SELECT value FROM json_each(?))``, ``ids_param``), and the planning queries select their
+rows in SQL. SQLite limits the variables of a statement (32,766 by default), and a backlog of
+flagged items can be larger than that.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipeline.db import iso, parse_iso, transaction, utcnow
+from pipeline.db import IDS, ids_param, iso, parse_iso, transaction, utcnow
 from pipeline.models import Item, Verdict
 
 
@@ -95,13 +100,7 @@ def _row_to_item(row: dict[str, Any]) -> StoredItem:
 
 def known_ids(db: sqlite_utils.Database, ids: Iterable[str]) -> set[str]:
     """Which of these item ids are stored already."""
-    wanted = list(ids)
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(r[0] for r in db.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk))
-    return found
+    return {r[0] for r in db.execute(f"SELECT id FROM items WHERE id IN {IDS}", [ids_param(ids)])}
 
 
 def save_items(
@@ -113,13 +112,9 @@ def save_items(
     for item in items:  # a feed may list the same entry twice: keep the first
         by_id.setdefault(item.id, item)
     existing: dict[str, tuple[str, str]] = {}
-    ids = list(by_id)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, content_hash, body FROM items WHERE id IN ({marks})"
-        for row in db.execute(sql, chunk):
-            existing[row[0]] = (row[1], row[2])
+    sql = f"SELECT id, content_hash, body FROM items WHERE id IN {IDS}"
+    for row in db.execute(sql, [ids_param(by_id)]):
+        existing[row[0]] = (row[1], row[2])
     new: list[Item] = []
     updated: list[Item] = []
     unchanged: list[str] = []
@@ -159,11 +154,9 @@ def save_items(
                 updated.append(item)
             else:
                 unchanged.append(iid)
-        for start in range(0, len(unchanged), 500):
-            chunk = unchanged[start : start + 500]
+        if unchanged:
             conn.execute(
-                f"UPDATE items SET last_seen = ? WHERE id IN ({','.join('?' * len(chunk))})",
-                [now_s, *chunk],
+                f"UPDATE items SET last_seen = ? WHERE id IN {IDS}", [now_s, ids_param(unchanged)]
             )
     return SaveResult(tuple(new), tuple(updated), len(unchanged))
 
@@ -214,45 +207,43 @@ def iter_items(
         where.append("COALESCE(published, first_seen) >= ?")
         params.append(iso(since))
     if ids is not None:
-        where.append(f"id IN ({','.join('?' * len(ids))})")
-        params.extend(ids)
-    sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY first_seen, rowid"
+        where.append(f"id IN {IDS}")
+        params.append(ids_param(ids))
+    yield from _select(db, " AND ".join(where), params)
+
+
+def _select(db: sqlite_utils.Database, where: str, params: Sequence[Any]) -> Iterator[StoredItem]:
+    sql = f"SELECT * FROM items WHERE {where} ORDER BY first_seen, rowid"
     for row in db.query(sql, params):
         yield _row_to_item(row)
 
 
 def digest_candidates(db: sqlite_utils.Database, until: datetime) -> list[StoredItem]:
     """Flagged items not yet digested, first seen up to ``until``, oldest first."""
-    rows = db.execute(
-        "SELECT id FROM items WHERE flagged = 1 AND digested_at IS NULL AND first_seen <= ?"
-        " ORDER BY first_seen, rowid",
-        [iso(until)],
-    ).fetchall()
-    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
+    where = "flagged = 1 AND digested_at IS NULL AND first_seen <= ?"
+    return list(_select(db, where, [iso(until)]))
 
 
 def alert_candidates(
     db: sqlite_utils.Database, since: datetime, until: datetime
 ) -> list[StoredItem]:
     """Flagged items neither alerted nor digested, first seen between ``since`` and ``until``."""
-    rows = db.execute(
-        "SELECT id FROM items WHERE flagged = 1 AND alerted_at IS NULL"
-        " AND digested_at IS NULL AND first_seen >= ? AND first_seen <= ?",
-        [iso(since), iso(until)],
-    ).fetchall()
-    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
+    where = (
+        "flagged = 1 AND alerted_at IS NULL AND digested_at IS NULL"
+        " AND first_seen >= ? AND first_seen <= ?"
+    )
+    return list(_select(db, where, [iso(since), iso(until)]))
 
 
 def alert_history(db: sqlite_utils.Database, since: datetime) -> list[StoredItem]:
     """Items alerted, or carried by an alert delivery created, at or after ``since``."""
     since_s = iso(since)
-    rows = db.execute(
-        "SELECT id FROM items WHERE (alerted_at IS NOT NULL AND alerted_at >= ?) OR id IN"
+    where = (
+        "(alerted_at IS NOT NULL AND alerted_at >= ?) OR id IN"
         " (SELECT di.item_id FROM delivery_items di JOIN deliveries d ON d.id = di.delivery_id"
-        "  WHERE d.kind = 'alert' AND d.created_at >= ?)",
-        [since_s, since_s],
-    ).fetchall()
-    return list(iter_items(db, ids=[r[0] for r in rows])) if rows else []
+        "  WHERE d.kind = 'alert' AND d.created_at >= ?)"
+    )
+    return list(_select(db, where, [since_s, since_s]))
 
 
 def index_pending(db: sqlite_utils.Database) -> int:
