@@ -16,11 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import ConfigError
 from pipeline.fetch.registry import KINDS
 from pipeline.models import Source
+from pipeline.redact import redact_url
 from pipeline.validate import KeyType, Problems, check_table
 
 CONFIG_ENV = "LENDWATCH_CONFIG"
@@ -189,6 +191,51 @@ SOURCE_REQUIRED = ("id", "name", "kind", "url")
 TOP_KEYS = ("settings", "email", "digest", "alerts", "notify", "sources")
 AUTHORITIES = ("regulator", "association", "media")
 
+# Allowed ranges of the numeric keys, (least, most), both included: a value outside is an error
+# naming the file, the table or source and the key.
+RANGES: Mapping[str, tuple[float, float]] = {
+    "settings.concurrency": (1, 1024),
+    "settings.per_host": (1, 256),
+    "settings.retention_days": (1, 36_500),
+    "email.port": (1, 65_535),
+    "email.timeout": (0.1, 600),
+    "digest.max_items": (1, 100_000),
+    "digest.max_age_days": (1, 36_500),
+    "source.every": (1, 30 * 86_400),  # seconds
+    "source.timeout": (0.1, 600),
+    "source.max_bytes": (1, 1 << 30),
+    "source.min_items": (0, 100_000),
+}
+_WHITE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+def _check_range(value: float, rule: str, where: str, problems: Problems) -> bool:
+    least, most = RANGES[rule]
+    if least <= value <= most:
+        return True
+    problems.add(where, f"must be between {least:g} and {most:g}, got {value!r}")
+    return False
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be fetched (shown redacted), or None: http(s), a host, a valid port,
+    no white space or control characters."""
+    shown = repr(redact_url(url))
+    if _WHITE_OR_CONTROL.search(url):
+        return f"contains white space or control characters: {shown}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError as e:
+        return f"not a valid URL ({e}): {shown}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"only http(s) URLs are fetched, got {shown}"
+    if not parts.hostname:
+        return f"has no host: {shown}"
+    if port == 0:
+        return f"port 0 is not a port: {shown}"
+    return None
+
 
 def _check_tz(name: str, where: str, problems: Problems) -> bool:
     try:
@@ -235,8 +282,8 @@ def _load_sources(raw: object, settings_tz: str, problems: Problems) -> tuple[So
                 problems.add(f"{label}.id", f"duplicate id (also sources[{seen[sid]}])")
             seen.setdefault(sid, index)
         url = good.get("url", "")
-        if url and not re.match(r"^https?://[^/\s]+", url):
-            problems.add(f"{label}.url", f"only http(s) URLs are fetched, got {url!r}")
+        if "url" in good and (problem := url_problem(url)):
+            problems.add(f"{label}.url", problem)
         # only the keys the file sets: the others take Source's defaults
         given: dict[str, Any] = {"timezone": good.get("timezone", settings_tz)}
         if "every" in good:
@@ -244,6 +291,11 @@ def _load_sources(raw: object, settings_tz: str, problems: Problems) -> tuple[So
                 given["every_seconds"] = parse_duration(good["every"])
             except ValueError as e:
                 problems.add(f"{label}.every", str(e))
+            else:
+                _check_range(given["every_seconds"], "source.every", f"{label}.every", problems)
+        for key in ("timeout", "max_bytes", "min_items"):
+            if key in good:
+                _check_range(good[key], f"source.{key}", f"{label}.{key}", problems)
         if "authority" in good:
             given["authority"] = good["authority"]
             if good["authority"] not in AUTHORITIES:
@@ -314,6 +366,11 @@ def _load_email(raw: object, problems: Problems) -> EmailConfig | None:
             problems.add(where, "expected an address string or a table with 'address'")
     if "recipients" in good and not recipients:
         problems.add("email.recipients", "needs at least one recipient")
+    for key in ("port", "timeout"):
+        if key in good:
+            _check_range(good[key], f"email.{key}", f"email.{key}", problems)
+    if "host" in good and (not good["host"].strip() or _WHITE_OR_CONTROL.search(good["host"])):
+        problems.add("email.host", f"not a host name: {good['host']!r}")
     if any(k not in good for k in EMAIL_REQUIRED):
         return None
     optional: dict[str, Any] = {}
@@ -358,8 +415,8 @@ def load_config(path: Path | str | None = None) -> Config:
 
     s = check_table(_sub(data, "settings", problems), SETTINGS_KEYS, "settings", problems)
     for key in ("concurrency", "per_host", "retention_days"):
-        if key in s and s[key] < 1:
-            problems.add(f"settings.{key}", "must be at least 1")
+        if key in s:
+            _check_range(s[key], f"settings.{key}", f"settings.{key}", problems)
     for key in ("data_dir", "rules"):
         if key in s:
             s[key] = Path(s[key])
@@ -373,8 +430,9 @@ def load_config(path: Path | str | None = None) -> Config:
         problems.add("digest.at", f"expected HH:MM (24h), got {d['at']!r}")
     if "language" in d and d["language"] not in ("zh", "en"):
         problems.add("digest.language", "expected zh or en")
-    if "max_age_days" in d and d["max_age_days"] < 1:
-        problems.add("digest.max_age_days", "expected a number of days, at least 1")
+    for key in ("max_items", "max_age_days"):
+        if key in d:
+            _check_range(d[key], f"digest.{key}", f"digest.{key}", problems)
     digest = DigestConfig(**d)
 
     a = check_table(_sub(data, "alerts", problems), ALERTS_KEYS, "alerts", problems)
@@ -392,6 +450,8 @@ def load_config(path: Path | str | None = None) -> Config:
             problems.add(f"notify[{i}]", "expected a table")
             continue
         g = check_table(n, NOTIFY_KEYS, f"notify[{i}]", problems, ("url",))
+        if "url" in g and (_WHITE_OR_CONTROL.search(g["url"]) or "://" not in g["url"]):
+            problems.add(f"notify[{i}].url", f"not a URL: {redact_url(g['url'])!r}")
         if "min_severity" in g:
             _check_severity(
                 g["min_severity"], f"notify[{i}].min_severity", problems, allow_off=False

@@ -70,7 +70,12 @@ def connect(path: Path) -> sqlite_utils.Database:
 
 
 class transaction:
-    """``with transaction(db):`` — BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error; re-entrant."""
+    """``with transaction(db):`` — BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error; re-entrant.
+
+    The error that ended the transaction is the one raised: when SQLite rolled back by itself
+    (a full disk, an I/O error), no ROLLBACK is sent that would fail with "no transaction is
+    active" and hide it; a COMMIT that fails rolls back and raises its own error.
+    """
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.conn = db.conn
@@ -85,10 +90,19 @@ class transaction:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if not self.outer:
             return
-        if exc_type is None:
+        if exc_type is not None:
+            self._rollback()
+            return
+        try:
             self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # the error in flight is the one to tell
+                self.conn.execute("ROLLBACK")
 
 
 def backup(db: sqlite_utils.Database, dest: Path) -> int:

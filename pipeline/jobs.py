@@ -3,6 +3,7 @@
 ``pipeline.schedule`` wires these to APScheduler triggers; here there is no scheduler, so each
 job can be tested (and reasoned about) on its own:
 
+- ``fetch_cycle`` one cycle behind a boundary no exception crosses (but the database's);
 - ``fetch_job``  one cycle over some sources, then immediate alerts;
 - ``digest_job`` the digest of the current slot, or at start only a slot missed while down;
 - ``retry_job``  pending deliveries whose backoff elapsed;
@@ -19,10 +20,11 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline import digest
+from pipeline.classify import Classifier
 from pipeline.config import Config
 from pipeline.db import utcnow
-from pipeline.errors import DeliveryError, LendwatchError
-from pipeline.models import RunReport, Source
+from pipeline.errors import ConfigError, DeliveryError, StoreError
+from pipeline.models import RunReport, Source, SourceReport, SourceResult
 from pipeline.run import run_cycle
 from pipeline.store import DIGEST_LAST_SLOT, PRUNE_LAST, Store
 
@@ -102,10 +104,57 @@ def missed_digest(store: Store, config: Config, now: datetime) -> datetime | Non
 # ---------------------------------------------------------------------------------------------
 # Job bodies: plain functions on an open store
 
+REASON_MAX = 200
+
+
+def fetch_cycle(
+    config: Config,
+    store: Store,
+    *,
+    sources: Sequence[Source] | None = None,
+    classifier: Classifier | None = None,
+) -> RunReport:
+    """``run_cycle``, behind a boundary no exception class crosses but the database's.
+
+    The cycle handles each source's failures itself; should anything escape it all the same (a
+    bug: a ``RecursionError`` from one hostile page), it is logged with its traceback, what the
+    cycle stored stays stored, and each source it did not record is recorded as failed with
+    the error as the reason, so alerts and the digest still go out for the rest. Database
+    errors (``StoreError``, ``sqlite3.Error``) and broken rules (``ConfigError``) still raise:
+    nothing can be recorded then.
+    """
+    chosen = [s for s in (sources if sources is not None else config.sources) if s.enabled]
+    mark = store.fetch_log_mark()
+    started = utcnow()
+    try:
+        return run_cycle(config, store, sources=sources, classifier=classifier)
+    except (StoreError, sqlite3.Error, ConfigError):
+        raise
+    except Exception as e:
+        log.exception("fetch cycle stopped by an unexpected error; the sources it left are failed")
+        reason = f"internal error: {type(e).__name__}: {e}"[:REASON_MAX]
+        return _recorded_cycle(store, chosen, mark, started, reason)
+
+
+def _recorded_cycle(
+    store: Store, chosen: Sequence[Source], mark: int, started: datetime, reason: str
+) -> RunReport:
+    """The report of a cycle cut short: what it recorded, and an error for each source left."""
+    done = {r.source_id: r for r in store.fetch_reports(mark)}
+    reports: list[SourceReport] = []
+    for source in chosen:
+        report = done.get(source.id)
+        if report is None:
+            report = SourceReport(source.id, "error", reason, 0, 0, 0, 0, False, 0.0)
+            store.record_result(SourceResult(source.id, "error", reason), report)
+            log.warning("%s: error: %s", source.id, reason)
+        reports.append(report)
+    return RunReport(started_at=started, finished_at=utcnow(), sources=tuple(reports))
+
 
 def fetch_job(config: Config, store: Store, sources: Sequence[Source] | None = None) -> RunReport:
     """One cycle over ``sources`` (default: all), then immediate alerts."""
-    report = run_cycle(config, store, sources=sources)
+    report = fetch_cycle(config, store, sources=sources)
     failed = len(report.failed)
     log.info(
         "cycle: %d sources, %d new, %d flagged, %d failed",
@@ -116,8 +165,14 @@ def fetch_job(config: Config, store: Store, sources: Sequence[Source] | None = N
     )
     try:
         alerts = digest.send_alerts(store, config)
+    except (StoreError, sqlite3.Error):
+        raise
     except DeliveryError as e:
         log.error("alerts not sent (kept pending, retried): %s", e)
+        return report
+    except Exception:
+        log.exception("alerts failed unexpectedly (the items stay pending, tried next cycle)")
+        return report
     else:
         if alerts.sent or alerts.written or alerts.failed:
             level = logging.WARNING if alerts.failed else logging.INFO
@@ -177,8 +232,9 @@ def prune_job(config: Config, store: Store) -> int:
 def startup_job(config: Config, store: Store) -> None:
     """At start: fetch everything, alerts, pending deliveries, a missed digest, retention.
 
-    The steps are independent: one failing (say, a broken rules file stops the fetch) is logged
-    and the others still run.
+    The steps are independent: one failing, whatever the exception (a broken rules file stops
+    the fetch, a bug raises ``RecursionError``), is logged with its traceback and the others
+    still run.
     """
     steps: tuple[tuple[str, Callable[[], object]], ...] = (
         ("fetch", lambda: fetch_job(config, store)),
@@ -189,5 +245,7 @@ def startup_job(config: Config, store: Store) -> None:
     for name, step in steps:
         try:
             step()
-        except (LendwatchError, sqlite3.Error) as e:
-            log.error("start-up %s failed: %s", name, e)
+        except (ConfigError, StoreError, DeliveryError, sqlite3.Error) as e:
+            log.error("start-up %s failed: %s", name, e)  # the message says it all
+        except Exception:
+            log.exception("start-up %s failed unexpectedly", name)

@@ -6,17 +6,36 @@ Each submodule exports ``COMMANDS``; they are registered here explicitly.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pipeline.cli import classify_cmds, core_cmds, digest_cmds, extract_cmds, ops_cmds, source_cmds
+from pipeline.cli.common import EXIT_STORE, fail
 from pipeline.config import CONFIG_ENV
+from pipeline.errors import StoreError
 from pipeline.logs import detach_file_log, install_redaction
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Lendwatch(click.Group):
+    """The command group; a database error from any command is exit 3 with the cause and the
+    file, never a traceback (a corrupt file, a full disk, a lock held too long)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as e:
+            fail(str(e), EXIT_STORE)
+        except sqlite3.Error as e:
+            path = (ctx.obj or {}).get("db_path", "")
+            logging.getLogger(__name__).debug("database error", exc_info=True)
+            fail(f"database {path}: {e}", EXIT_STORE)
+
+
+@click.group(cls=Lendwatch, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",

@@ -15,6 +15,7 @@ import click
 from pipeline.classify import Classifier
 from pipeline.classify.evaluate import EvalReport, Scored, evaluate, source_hints
 from pipeline.cli.common import EXIT_FAILURE, database, fail, load, load_rules
+from pipeline.cli.display import safe
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.models import Source, Verdict
@@ -228,13 +229,15 @@ def _verdict_line(v: Verdict) -> str:
 
 
 def _print_verdict(v: Verdict) -> None:
-    click.echo(f"  {_verdict_line(v)}")
+    """A verdict quotes the item's text (terms, snippet): every line goes through ``safe``."""
+    click.echo(f"  {safe(_verdict_line(v))}")
     for line in v.explanation:
-        click.echo(f"    {line}")
+        click.echo(f"    {safe(line)}")
     for m in v.matches:
-        click.echo(f"    match {m.term!r} {m.field}[{m.start}:{m.end}] rule {m.rule} ({m.kind})")
+        where = f"{m.field}[{m.start}:{m.end}] rule {m.rule} ({m.kind})"
+        click.echo(f"    match {safe(repr(m.term))} {safe(where)}")
     if v.snippet:
-        click.echo(f"    snippet: {v.snippet}")
+        click.echo(f"    snippet: {safe(v.snippet)}")
 
 
 @click.command()
@@ -257,10 +260,11 @@ def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: 
     if as_json:
         click.echo(json.dumps({"id": item.id, **current.to_dict()}, ensure_ascii=False))
         return
-    click.echo(f"item {item.id}  source {item.source_id}  published {item.published or '-'}")
-    click.echo(f"title: {item.title}")
+    published = item.published or "-"
+    click.echo(f"item {item.id}  source {safe(item.source_id)}  published {published}")
+    click.echo(f"title: {safe(item.title)}")
     if item.url:
-        click.echo(f"url: {item.url}")
+        click.echo(f"url: {safe(item.url)}")
     stored = item.verdict
     if stored is None:
         click.echo("stored verdict: none (never classified)")
@@ -331,7 +335,7 @@ def reclassify(
         f"{len(changes)} {action}"
     )
     for iid, change, title in changes:
-        click.echo(f"  {iid}  {change}  {title}")
+        click.echo(f"  {iid}  {safe(change)}  {safe(title)}")
 
 
 COMMANDS: list[click.Command] = [classify, eval_cmd, explain, reclassify]

@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 
 from pipeline.classify import Classifier
+from pipeline.cli.display import safe
 from pipeline.config import Config, load_config
 from pipeline.digest import DeliveryReport
 from pipeline.errors import ConfigError, DeliveryError, LockError, StoreError
@@ -40,6 +41,7 @@ def load(ctx: click.Context) -> Config:
         for problem in e.problems:
             click.echo(f"  - {problem}", err=True)
         raise SystemExit(EXIT_CONFIG) from e
+    ctx.obj["db_path"] = config.settings.db_path  # named by the database error handler
     attach_file_log(config.settings.data_dir)  # created on the first record only
     return config
 
@@ -87,7 +89,7 @@ def deliver(config: Config, send: Callable[[Store], DeliveryReport]) -> Delivery
 def report_failures(report: DeliveryReport) -> None:
     """Print each delivery error; exit 1 when a message was not delivered."""
     for error in report.errors:
-        click.echo(f"lendwatch: {error}", err=True)
+        click.echo(f"lendwatch: {safe(error)}", err=True)
     if report.failed:
         fail(
             f"{report.failed} message(s) not delivered; the items stay pending and are retried"

@@ -18,26 +18,30 @@ from pipeline.cli.common import (
     load_rules,
     report_failures,
 )
+from pipeline.cli.display import redact_url, safe, safe_lines
 from pipeline.config import Config
 from pipeline.digest import DeliveryReport, send_alerts, send_digest
 from pipeline.errors import StoreError
+from pipeline.jobs import fetch_cycle
 from pipeline.models import RunReport
-from pipeline.run import run_cycle
 from pipeline.store import Store
 
 
-def _cycle(config: Config, *, alerts: bool) -> RunReport:
+def _cycle(config: Config, *, alerts: bool) -> tuple[RunReport, DeliveryReport | None]:
+    """One fetch cycle (and the immediate alerts); a source's failure, whatever it raised, is
+    reported against that source (``fetch_cycle``) and the rest goes on."""
     classifier = load_rules(config.settings.rules)  # before any fetch: broken rules exit 2
     store = database(config)
+    delivered: DeliveryReport | None = None
     try:
-        report = run_cycle(config, store, classifier=classifier)
+        report = fetch_cycle(config, store, classifier=classifier)
         if alerts:
-            send_alerts(store, config)
+            delivered = send_alerts(store, config)
     except StoreError as e:
         fail(str(e), EXIT_STORE)
     finally:
         store.close()
-    return report
+    return report, delivered
 
 
 def _summary(report: RunReport) -> str:
@@ -47,18 +51,27 @@ def _summary(report: RunReport) -> str:
         f"{report.flagged_items} flagged, {len(failed)} failed"
     )
     if failed:
-        line += "\n" + "\n".join(f"  {s.source_id}: {s.status}: {s.reason}" for s in failed)
+        line += "\n" + "\n".join(f"  {s.source_id}: {s.status}: {safe(s.reason)}" for s in failed)
     return line
 
 
 @click.command()
 @click.pass_context
 def fetch(ctx: click.Context) -> None:
-    """Fetch every source once, store and classify new items, send immediate alerts."""
+    """Fetch every source once, store and classify new items, send immediate alerts.
+
+    Exit status: 0 when the cycle completed (failed sources are reported, not fatal); 1 when an
+    alert could not be delivered (it stays pending and is retried); 2 configuration error;
+    3 database error; 4 another lendwatch process holds the data directory.
+    """
     config = load(ctx)
     with exclusive(config):
-        report = _cycle(config, alerts=True)
+        report, alerts = _cycle(config, alerts=True)
     click.echo(_summary(report))
+    if alerts is not None and (alerts.sent or alerts.written or alerts.failed):
+        click.echo(safe_lines(alerts.summary()))
+    if alerts is not None:
+        report_failures(alerts)
 
 
 @click.command()
@@ -81,7 +94,7 @@ def run(ctx: click.Context) -> None:
 
 
 def _run(config: Config) -> None:
-    report = _cycle(config, alerts=False)
+    report, _ = _cycle(config, alerts=False)
     click.echo(_summary(report))
 
     def digest_then_health(store: Store) -> DeliveryReport:
@@ -91,7 +104,7 @@ def _run(config: Config) -> None:
         return delivery
 
     delivery = deliver(config, digest_then_health)
-    click.echo(delivery.summary())
+    click.echo(safe_lines(delivery.summary()))
     report_failures(delivery)
 
 
@@ -130,8 +143,8 @@ def check_config(ctx: click.Context) -> None:
         "digest_language": config.digest.language,
         "alerts_min_severity": config.alerts.min_severity,
         "email": (
-            f"{config.email.security}://{config.email.host}:{config.email.port} -> "
-            + ", ".join(r.address for r in config.email.recipients)
+            safe(f"{config.email.security}://{config.email.host}:{config.email.port} -> ")
+            + ", ".join(safe(r.address) for r in config.email.recipients)
             if config.email
             else f"none (digests written to {s.outbox_dir})"
         ),
@@ -147,9 +160,8 @@ def check_config(ctx: click.Context) -> None:
             if src.every_seconds % 60 == 0
             else f"{src.every_seconds}s"
         )
-        click.echo(
-            f"  {src.id:<28} {src.kind:<5} every {every:<6} {src.authority:<11} {src.url}{state}"
-        )
+        line = f"  {src.id:<28} {src.kind:<5} every {every:<6} {src.authority:<11}"
+        click.echo(f"{line} {redact_url(src.url)}{state}")
     rules = load_rules(s.rules)
     click.echo(f"rules {rules.version}: valid")
 

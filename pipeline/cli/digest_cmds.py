@@ -16,6 +16,7 @@ from pipeline.cli.common import (
     load,
     report_failures,
 )
+from pipeline.cli.display import safe, safe_lines
 from pipeline.config import Config
 from pipeline.digest import DeliveryReport, retry_pending, send_digest
 from pipeline.errors import StoreError
@@ -50,7 +51,7 @@ def digest(ctx: click.Context, dry_run: bool, preview: bool) -> None:
             fail("no preview was written", EXIT_FAILURE)
         click.echo(str(report.preview))
         return
-    click.echo(report.summary())
+    click.echo(safe_lines(report.summary()))
     report_failures(report)
 
 
@@ -73,7 +74,7 @@ def _list_deliveries(config: Config, retry: bool, limit: int) -> None:
     try:
         if retry:
             report = retry_pending(store, config)
-            click.echo(report.summary())
+            click.echo(safe_lines(report.summary()))
         records = store.list_deliveries(limit=limit)
     except StoreError as e:
         fail(str(e), EXIT_STORE)
@@ -85,13 +86,14 @@ def _list_deliveries(config: Config, retry: bool, limit: int) -> None:
     for d in records:
         when = (d.sent_at or d.last_attempt or d.created_at).astimezone(tz)
         line = f"{d.id:>5}  {d.kind:<6} {d.channel:<6} {d.status:<7} {when:%Y-%m-%d %H:%M}"
-        line += f"  {d.target}  {d.subject}"
+        line += f"  {safe(d.target)}  {safe(d.subject)}"
         click.echo(line)
         if d.status != "sent" and d.last_error:
             nxt = d.next_attempt.astimezone(tz)
-            click.echo(f"       {d.last_error} (attempts {d.attempts}, next {nxt:%Y-%m-%d %H:%M})")
+            error = safe(d.last_error)
+            click.echo(f"       {error} (attempts {d.attempts}, next {nxt:%Y-%m-%d %H:%M})")
         elif d.path:
-            click.echo(f"       {d.path}")
+            click.echo(f"       {safe(d.path)}")
     if report is not None:
         report_failures(report)
 

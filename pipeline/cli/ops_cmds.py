@@ -25,6 +25,7 @@ from pipeline.cli.common import (
     load,
     load_rules,
 )
+from pipeline.cli.display import safe
 from pipeline.config import Config
 from pipeline.db import utcnow
 from pipeline.errors import StoreError
@@ -190,8 +191,9 @@ def _print_status(data: dict[str, Any]) -> None:
     failed = f" ({dl['failed']} failed at least once, retried with backoff)" if dl["failed"] else ""
     click.echo(f"deliveries  {dl['pending']} pending{failed}")
     for p in dl["items"][:10]:
-        error = f": {p['last_error']}" if p["last_error"] else ""
-        click.echo(f"  #{p['id']} {p['kind']} -> {p['target']} tries={p['attempts']}{error}")
+        error = f": {safe(p['last_error'])}" if p["last_error"] else ""
+        target = safe(p["target"])
+        click.echo(f"  #{p['id']} {p['kind']} -> {target} tries={p['attempts']}{error}")
     r = data["retention"]
     click.echo(
         f"retention   raw bodies {r['days']} days; last pruned {r['last_pruned'] or 'never'}"
@@ -204,7 +206,7 @@ def _print_status(data: dict[str, Any]) -> None:
         if not s["enabled"]:
             health = "disabled"
         nxt = s["next_run"] or "-"
-        reason = s["reason"]
+        reason = safe(s["reason"])
         if s["consecutive_failures"] > 1:
             reason = f"{reason} ({s['consecutive_failures']} failures in a row)"
         click.echo(
@@ -283,7 +285,7 @@ def _snippet(item: StoredItem, snip: str, query: str, width: int = 40) -> str:
 
 
 def _highlight(snippet: str, color: bool) -> str:
-    flat = " ".join(snippet.split())
+    flat = " ".join(safe(snippet).split())
     if not color:
         return flat
     out: list[str] = []
@@ -319,15 +321,16 @@ def search_(ctx: click.Context, query: str, limit: int, as_json: bool) -> None:
     for item, snip in hits:
         snippet = _snippet(item, snip, query)
         if as_json:
-            record = item.to_export() | {"snippet": " ".join(snippet.split())}
+            record = item.to_export() | {"snippet": " ".join(safe(snippet).split())}
             click.echo(json.dumps(record, ensure_ascii=False))
             continue
         when = _fmt(item.published or item.first_seen, tz) or ""
         flag = f" [{item.severity}]" if item.flagged else ""
-        click.echo(f"{when[:10]}  {item.source_id}  {item.title}{flag}  ({item.id[:8]})")
+        title = safe(item.title)
+        click.echo(f"{when[:10]}  {safe(item.source_id)}  {title}{flag}  ({item.id[:8]})")
         click.echo(f"    {_highlight(snippet, color)}")
         if item.url:
-            click.echo(f"    {item.url}")
+            click.echo(f"    {safe(item.url)}")
     if not as_json:
         click.echo(f"{len(hits)} result{'s' if len(hits) != 1 else ''}", err=True)
 

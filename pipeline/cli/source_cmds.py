@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILURE, database, fail, load
+from pipeline.cli.display import redact_url, safe
 from pipeline.fetch.http import fetch_details_sync, fetch_sources
 from pipeline.fetch.parse import result
 from pipeline.models import Fetched, Source, SourceResult
@@ -68,7 +69,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
                 status,
                 str(state.consecutive_failures),
                 _when(state.last_success),
-                state.reason,
+                safe(state.reason),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
@@ -121,20 +122,21 @@ def test_source(
     if detail and items and source.options.get("detail"):
         items = fetch_details_sync(items[:limit], {source.id: source}, config.settings)
     http = res.http_status if res.http_status is not None else "-"
-    click.echo(f"{source.id} ({source.kind}) {source.url}")
-    click.echo(f"health: {res.status}{': ' + res.reason if res.reason else ''}")
+    click.echo(f"{source.id} ({source.kind}) {redact_url(source.url)}")
+    click.echo(f"health: {res.status}{': ' + safe(res.reason) if res.reason else ''}")
     click.echo(f"http: {http}  items: {len(res.items)}  elapsed: {res.elapsed_seconds:.2f}s")
     undated = sum(1 for i in res.items if i.published is None)
     if undated:
         click.echo(f"items without a parseable date: {undated}")
     for warning in res.warnings:
-        click.echo(f"warning: {warning}")
+        click.echo(f"warning: {safe(warning)}")
     for item in items[:limit]:
         when = _when(item.published) if item.published else "no date"
-        click.echo(f"- {when}  [{item.published_raw or '-'}]  {item.title}")
-        click.echo(f"    {item.url or item.guid}")
+        click.echo(f"- {when}  [{safe(item.published_raw or '-')}]  {safe(item.title)}")
+        click.echo(f"    {safe(item.url or item.guid)}")
         if item.body:
-            click.echo(f"    body: {item.body[:120]}{'…' if len(item.body) > 120 else ''}")
+            body = safe(item.body[:120])
+            click.echo(f"    body: {body}{'…' if len(item.body) > 120 else ''}")
     if res.status != "ok":
         raise SystemExit(EXIT_FAILURE)
 

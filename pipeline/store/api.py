@@ -53,6 +53,8 @@ class Store:
                                   it caused, if any
       ``pending_health_events()`` events no mail has told yet; ``digest_told_events(since)``
                                   those a digest carried
+      ``fetch_log_mark()``, ``fetch_reports(after)``  the reports a cycle recorded (read back
+                                  when the cycle itself could not return them)
 
     Deliveries (``Delivery``: the outbox, see ``store.deliveries``)
       ``create_delivery(...)``    record a pending message and what it carries, before sending
@@ -155,6 +157,12 @@ class Store:
 
     def digest_told_events(self, since: datetime) -> list[HealthEvent]:
         return sources.digest_told_events(self.db, since)
+
+    def fetch_log_mark(self) -> int:
+        return sources.fetch_log_mark(self.db)
+
+    def fetch_reports(self, after: int) -> list[SourceReport]:
+        return sources.fetch_reports(self.db, after)
 
     # -- deliveries --------------------------------------------------------------------------
 

@@ -8,6 +8,14 @@ A file from a newer lendwatch (a version above ``VERSION``) is refused, never do
 To change the schema, add ``MIGRATIONS[VERSION + 1]`` at the end; never edit a step that shipped.
 A fresh file runs every step, so a fresh and a migrated database end with the same schema.
 
+A database with history is never silently replaced by an empty one: once a file holds the
+schema, ``HISTORY_SUFFIX`` marks it beside it (``lendwatch.db.history``). Should the database
+then be missing or empty (0 bytes: truncated, deleted, a failed restore), ``open_db`` refuses
+it instead of creating a new one, which would take every item on the sources' pages as new and
+mail them all again. The message says how to restore a backup or, deliberately, start afresh
+(delete the marker). A data directory without the marker (a fresh install, or the whole
+directory gone) starts afresh.
+
 Until 2026-12 the steps were recorded by name in a ``_migrations`` table (``LEGACY_NAMES``). Such
 a file is converted once: the named steps it lacks are applied, ``_migrations`` is dropped and
 ``user_version`` is set, all in one transaction.
@@ -16,6 +24,7 @@ a file is converted once: the named steps it lacks are applied, ``_migrations`` 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +33,7 @@ from types import MappingProxyType
 
 import sqlite_utils
 
-from pipeline.db import connect, transaction
+from pipeline.db import connect, iso, transaction, utcnow
 from pipeline.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -225,18 +234,68 @@ def user_version(db: sqlite_utils.Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
+HISTORY_SUFFIX = ".history"
+
+
+def history_marker(path: Path) -> Path:
+    return path.with_name(path.name + HISTORY_SUFFIX)
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the database at ``path`` and bring it to ``VERSION``."""
+    """Open (creating if needed) the database at ``path`` and bring it to ``VERSION``.
+
+    Refuses (``StoreError``) a missing or empty file where a database with history was.
+    """
+    _refuse_lost_history(path)
     db = connect(path)
     try:
         migrate(db)
+        _mark_history(path)
     except sqlite3.Error as e:
         db.close()
         raise StoreError(f"database {path}: {e}") from e
     except StoreError as e:
         db.close()
         raise StoreError(f"database {path}: {e}") from e
+    except OSError as e:
+        db.close()
+        raise StoreError(f"database {path}: cannot write {history_marker(path)}: {e}") from e
     return db
+
+
+def _refuse_lost_history(path: Path) -> None:
+    marker = history_marker(path)
+    try:
+        if not marker.exists():
+            return
+        size = path.stat().st_size if path.exists() else None
+    except OSError as e:
+        raise StoreError(f"database {path}: {e.strerror or e}") from e
+    if size:
+        return
+    state = "is missing" if size is None else "is empty (0 bytes)"
+    since = marker.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+    raise StoreError(
+        f"database {path} {state}, but this data directory held one"
+        f" ({marker}: {since[0] if since else 'no date'}). lendwatch will not start afresh"
+        " by itself: every item on the sources' pages would be taken as new and mailed again."
+        f" Restore the database from a backup (`lendwatch backup` makes them) to {path}, or,"
+        f" to start afresh on purpose, delete {marker} and run again"
+    )
+
+
+def _mark_history(path: Path) -> None:
+    marker = history_marker(path)
+    if marker.exists():
+        return
+    fd = os.open(marker, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(
+            f"history marked {iso(utcnow())}\n"
+            f"lendwatch refuses to recreate {path.name} while this file exists: if the database"
+            " is lost, restore a backup, or delete this file to start afresh (every current"
+            " item is then new and mailed again).\n"
+        )
 
 
 def migrate(db: sqlite_utils.Database) -> list[int]:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from pipeline.db import iso, parse_iso, transaction, utcnow
-from pipeline.models import SourceReport, SourceResult
+from pipeline.models import HealthStatus, SourceReport, SourceResult
 
 BROKEN_AFTER = 2
 
@@ -184,3 +184,32 @@ def digest_told_events(db: sqlite_utils.Database, since: datetime) -> list[Healt
         " AND d.created_at >= ?) ORDER BY id"
     )
     return [HealthEvent.from_row(r) for r in db.query(sql, [iso(since)])]
+
+
+def fetch_log_mark(db: sqlite_utils.Database) -> int:
+    """The newest fetch-log row: what a cycle records after it is ``fetch_reports(mark)``."""
+    return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM fetch_log").fetchone()[0])
+
+
+def fetch_reports(db: sqlite_utils.Database, after: int) -> list[SourceReport]:
+    """The sources' reports recorded after the fetch-log row ``after``, oldest first."""
+    sql = "SELECT * FROM fetch_log WHERE id > ? ORDER BY id"
+    return [
+        SourceReport(
+            source_id=row["source_id"],
+            status=_status(row["status"]),
+            reason=row["reason"],
+            fetched=row["fetched"],
+            new=row["new"],
+            updated=row["updated"],
+            flagged=row["flagged"],
+            not_modified=bool(row["not_modified"]),
+            elapsed_seconds=float(row["elapsed"]),
+        )
+        for row in db.query(sql, [after])
+    ]
+
+
+def _status(value: str) -> HealthStatus:
+    statuses: tuple[HealthStatus, ...] = ("ok", "blocked", "layout-changed", "error")
+    return next((s for s in statuses if s == value), "error")
