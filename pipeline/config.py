@@ -213,8 +213,12 @@ def _check_range(value: float, rule: str, where: str, problems: Problems) -> boo
     least, most = RANGES[rule]
     if least <= value <= most:
         return True
-    problems.add(where, f"must be between {least:g} and {most:g}, got {value!r}")
+    problems.add(where, f"must be between {_number(least)} and {_number(most)}, got {value!r}")
     return False
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def url_problem(url: str) -> str | None:

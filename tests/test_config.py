@@ -18,6 +18,9 @@ from pipeline.config import (
 )
 from pipeline.errors import ConfigError
 from pipeline.models import Source
+from tests.support.harness import ROOT, lendwatch
+
+RULES = ROOT / "rules.toml"
 
 GOOD = """
 [settings]
@@ -211,3 +214,77 @@ def test_keys_left_out_take_the_dataclass_defaults(tmp_path: Path) -> None:
     assert config.email == EmailConfig(
         "h", 25, "none", "s@example.com", (Recipient("r@example.com"),)
     )
+
+
+def _source(sid: str, url: str, extra: str = "") -> str:
+    return f'[[sources]]\nid = "{sid}"\nname = "{sid}"\nkind = "rss"\nurl = "{url}"\n{extra}\n'
+
+
+def test_urls_are_checked_and_shown_without_credentials(tmp_path: Path) -> None:
+    text = "".join(
+        (
+            _source("spaces", "https://example.cn/a feed.xml"),
+            _source("port-big", "https://example.cn:99999/feed"),
+            _source("port-word", "https://example.cn:http/feed"),
+            _source("ftp", "ftp://example.cn/feed"),
+            _source("no-host", "https:///feed.xml"),
+            _source("secret", "gopher://bob:hunter2@example.cn/feed?token=abc123"),
+            _source("ok", "https://example.cn:8443/feed?page=2"),
+        )
+    )
+    problems = problems_of(tmp_path, text)
+    path = tmp_path / "sources.toml"
+    expected = {
+        "spaces": "contains white space",
+        "port-big": "not a valid URL",
+        "port-word": "not a valid URL",
+        "ftp": "only http(s) URLs are fetched",
+        "no-host": "has no host",
+        "secret": "only http(s) URLs are fetched",
+    }
+    for sid, message in expected.items():
+        assert any(p.startswith(f"{path}: source '{sid}'.url: {message}") for p in problems), sid
+    assert not any("'ok'" in p for p in problems)
+    assert not any("hunter2" in p or "abc123" in p for p in problems)
+    assert any("bob:***@example.cn/feed?token=***" in p for p in problems)
+
+
+def test_numeric_ranges_name_the_file_the_place_and_the_key(tmp_path: Path) -> None:
+    text = (
+        "[settings]\nconcurrency = 0\nper_host = 0\nretention_days = 0\n"
+        '[email]\nhost = "smtp.example.cn"\nport = 70000\nsender = "a@example.cn"\n'
+        'recipients = ["b@example.cn"]\ntimeout = 0\n'
+        "[digest]\nmax_items = 0\nmax_age_days = 0\n"
+        + _source("a", "https://example.cn/a", "timeout = 0\nmax_bytes = -1\nmin_items = -2")
+        + _source("b", "https://example.cn/b", 'every = "60d"')
+        + _source("c", "https://example.cn/c", "every = 0")
+    )
+    problems = problems_of(tmp_path, text)
+    path = tmp_path / "sources.toml"
+    for where in (
+        "settings.concurrency",
+        "settings.per_host",
+        "settings.retention_days",
+        "email.port",
+        "email.timeout",
+        "digest.max_items",
+        "digest.max_age_days",
+        "source 'a'.timeout",
+        "source 'a'.max_bytes",
+        "source 'a'.min_items",
+        "source 'b'.every",
+        "source 'c'.every",
+    ):
+        assert any(p.startswith(f"{path}: {where}: ") for p in problems), where
+    assert f"{path}: source 'a'.max_bytes: must be between 1 and 1073741824, got -1" in problems
+
+
+def test_check_config_prints_urls_without_credentials(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "https://www.consumerfinance.gov/about-us/newsroom/feed/",
+        "https://bob:hunter2@www.consumerfinance.gov/feed/?access_token=s3cr3t&page=1",
+    ).replace('data_dir = "state"', f'data_dir = "state"\nrules = "{RULES}"')
+    result = lendwatch(write(tmp_path, text), "check-config")
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout and "s3cr3t" not in result.stdout
+    assert "https://bob:***@www.consumerfinance.gov/feed/?access_token=***&page=1" in result.stdout

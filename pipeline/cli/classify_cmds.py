@@ -15,7 +15,7 @@ import click
 from pipeline.classify import Classifier
 from pipeline.classify.evaluate import EvalReport, Scored, evaluate, source_hints
 from pipeline.cli.common import EXIT_FAILURE, database, fail, load, load_rules
-from pipeline.cli.display import safe
+from pipeline.cli.display import json_line, safe
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.models import Source, Verdict
@@ -129,7 +129,7 @@ def classify(ctx: click.Context, rules_path: Path | None, detail: bool) -> None:
             click.echo(f"lendwatch: line {number}: {e}", err=True)
             # still one output line per input line, so outputs pair with inputs by position
             error = {"id": _id_of(raw), "line": number, "error": str(e)}
-            click.echo(json.dumps(error, ensure_ascii=False))
+            click.echo(json_line(error))
             continue
         verdict = classifier.classify(
             item.title,
@@ -139,7 +139,7 @@ def classify(ctx: click.Context, rules_path: Path | None, detail: bool) -> None:
             authority=item.authority,
             detail=detail,
         )
-        click.echo(json.dumps({"id": item.id, **verdict.to_dict()}, ensure_ascii=False))
+        click.echo(json_line({"id": item.id, **verdict.to_dict()}))
     if bad:
         click.echo(f"lendwatch: {bad} bad line(s) not classified", err=True)
         raise SystemExit(EXIT_FAILURE)
@@ -258,7 +258,7 @@ def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: 
         item.title, item.summary, item.body, issuer=issuer, authority=kind, detail=True
     )
     if as_json:
-        click.echo(json.dumps({"id": item.id, **current.to_dict()}, ensure_ascii=False))
+        click.echo(json_line({"id": item.id, **current.to_dict()}))
         return
     published = item.published or "-"
     click.echo(f"item {item.id}  source {safe(item.source_id)}  published {published}")

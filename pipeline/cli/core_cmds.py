@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from pipeline.cli.common import (
     load_rules,
     report_failures,
 )
-from pipeline.cli.display import redact_url, safe, safe_lines
+from pipeline.cli.display import json_line, redact_url, safe, safe_lines
 from pipeline.config import Config
 from pipeline.digest import DeliveryReport, send_alerts, send_digest
 from pipeline.errors import StoreError
@@ -123,7 +122,7 @@ def export_(ctx: click.Context, flagged: bool, since: datetime | None) -> None:
     with database(config) as store:
         since_utc = since.replace(tzinfo=config.settings.tz) if since is not None else None
         for item in store.iter_items(flagged_only=flagged, since=since_utc):
-            click.echo(json.dumps(item.to_export(), ensure_ascii=False))
+            click.echo(json_line(item.to_export()))
 
 
 @click.command("check-config")

@@ -12,6 +12,7 @@ before, or make a link say one thing and open another).
 
 from __future__ import annotations
 
+import json
 import re
 
 from pipeline import redact
@@ -28,17 +29,25 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-# what is left: C0 and C1 controls, DEL, and the bidirectional overrides and isolates that
-# make text display in another order than it reads
+# what is left: line breaks and tabs (made spaces), other C0 and C1 controls, DEL, and the
+# bidirectional overrides and isolates that make text display in another order than it reads
+_BREAKS = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def safe(text: object) -> str:
-    """One line of printable text: escape sequences dropped, other controls (newlines and tabs
-    too) made spaces."""
+    """One line of printable text: escape sequences and control characters dropped, line
+    breaks and tabs made spaces."""
     value = "" if text is None else str(text)
     value = _ESCAPES.sub("", value)
-    return _CONTROLS.sub(" ", value)
+    return _CONTROLS.sub("", _BREAKS.sub(" ", value))
+
+
+def json_line(value: object, indent: int | None = None) -> str:
+    """``json.dumps`` (UTF-8 kept) with the characters a terminal could act on escaped as
+    ``\\uXXXX``: JSON escapes C0 controls itself, not DEL, C1 or bidirectional overrides."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def safe_lines(text: str) -> str:

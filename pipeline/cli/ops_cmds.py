@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -25,7 +24,7 @@ from pipeline.cli.common import (
     load,
     load_rules,
 )
-from pipeline.cli.display import safe
+from pipeline.cli.display import json_line, safe
 from pipeline.config import Config
 from pipeline.db import utcnow
 from pipeline.errors import StoreError
@@ -224,7 +223,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     with database(config) as store:
         data = collect_status(config, store)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_line(data, indent=2))
     else:
         _print_status(data)
 
@@ -322,7 +321,7 @@ def search_(ctx: click.Context, query: str, limit: int, as_json: bool) -> None:
         snippet = _snippet(item, snip, query)
         if as_json:
             record = item.to_export() | {"snippet": " ".join(safe(snippet).split())}
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json_line(record))
             continue
         when = _fmt(item.published or item.first_seen, tz) or ""
         flag = f" [{item.severity}]" if item.flagged else ""

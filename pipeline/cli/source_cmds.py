@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILURE, database, fail, load
-from pipeline.cli.display import redact_url, safe
+from pipeline.cli.display import json_line, redact_url, safe
 from pipeline.fetch.http import fetch_details_sync, fetch_sources
 from pipeline.fetch.parse import result
 from pipeline.models import Fetched, Source, SourceResult
@@ -53,7 +52,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     rows = [_row(s, states.get(s.id) or SourceState.never(s.id)) for s in config.sources]
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json_line(row))
         return
     header = ("ID", "KIND", "AUTHORITY", "EVERY", "STATUS", "FAILS", "LAST SUCCESS (UTC)", "REASON")
     table = [header]
