@@ -33,6 +33,7 @@ _ESCAPES = re.compile(
 # bidirectional overrides and isolates that make text display in another order than it reads
 _BREAKS = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # JSON escapes C0 itself
 
 
 def safe(text: object) -> str:
@@ -47,7 +48,7 @@ def json_line(value: object, indent: int | None = None) -> str:
     """``json.dumps`` (UTF-8 kept) with the characters a terminal could act on escaped as
     ``\\uXXXX``: JSON escapes C0 controls itself, not DEL, C1 or bidirectional overrides."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
-    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def safe_lines(text: str) -> str:
