@@ -195,7 +195,9 @@ class Daemon:
         )
         scheduler.resume()
         try:
-            while not stop.wait(60.0):
+            # short waits: a signal may be delivered to another thread (numpy's, the job's), and
+            # then only wakes this one when its wait times out
+            while not stop.wait(1.0):
                 pass
         finally:
             log.info("stopping: no new jobs; waiting for the running one to finish")
