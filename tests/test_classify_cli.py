@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pipeline.cli.classify_cmds import classify, eval_cmd, explain, reclassify
 from pipeline.config import load_config
 from pipeline.models import Item
-from pipeline.store import get_item, open_db, save_items
+from pipeline.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules.toml"
@@ -192,11 +192,8 @@ def stored_items(config: Path) -> list[Item]:
         Item(source_id="sina", guid="g2", title="借呗新版页面设计曝光", summary="界面更简洁"),
         Item(source_id="sina", guid="g3", title="宝马8月在华销量近腰斩"),
     ]
-    db = open_db(load_config(config).settings.db_path)
-    try:
-        save_items(db, items)
-    finally:
-        db.close()
+    with Store.open(load_config(config).settings.db_path) as store:
+        store.save_items(items)
     return items
 
 
@@ -212,9 +209,8 @@ def test_explain_and_reclassify_on_a_real_database(tmp_path: Path) -> None:
     code, out, _ = invoke(config, reclassify, "--dry-run")
     assert code == 0
     assert "reclassified 3 item(s)" in out and "3 would change" in out
-    db = open_db(load_config(config).settings.db_path)
-    stored = get_item(db, items[0].id)
-    db.close()
+    with Store.open(load_config(config).settings.db_path) as store:
+        stored = store.get_item(items[0].id)
     assert stored is not None and stored.verdict is None  # dry run stored nothing
 
     code, out, _ = invoke(config, reclassify)

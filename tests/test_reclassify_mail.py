@@ -16,7 +16,7 @@ from pipeline.cli.core_cmds import fetch
 from pipeline.cli.digest_cmds import digest
 from pipeline.config import load_config
 from pipeline.models import Item
-from pipeline.store import open_db, save_items
+from pipeline.store import Store
 from tests.support.smtpserver import SMTPTestServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,18 +91,14 @@ def test_reclassify_with_new_rules_mails_only_what_was_never_sent(
     old = old_rules(tmp_path)
     config = write_config(tmp_path, smtp_server, old)
     hour_ago = datetime.now(UTC) - timedelta(hours=1)
-    db = open_db(load_config(config).settings.db_path)
-    try:
-        save_items(
-            db,
+    with Store.open(load_config(config).settings.db_path) as store:
+        store.save_items(
             [
                 Item(source_id="sina", guid="a", title=CLOSURE, published=hour_ago),
                 Item(source_id="sina", guid="b", title=CAMPAIGN, published=hour_ago),
                 Item(source_id="gov", guid="c", title=DRAFT, published=hour_ago),
             ],
         )
-    finally:
-        db.close()
 
     # Old rules: the closure is alerted at once; the digest carries it and the campaign (low).
     code, out = invoke(config, reclassify)

@@ -10,11 +10,6 @@ from pipeline.store.api import Store
 from pipeline.store.deliveries import KINDS as DELIVERY_KINDS
 from pipeline.store.deliveries import Delivery
 from pipeline.store.items import SaveResult, StoredItem
-
-# Table functions on a raw database, kept importable for tests/test_classify_cli.py, which
-# predates Store; not part of the API (not in __all__), and no module of the package uses them.
-from pipeline.store.items import get_item as get_item
-from pipeline.store.items import save_items as save_items
 from pipeline.store.meta import (
     DAEMON_PID,
     DAEMON_STARTED,
@@ -22,7 +17,6 @@ from pipeline.store.meta import (
     NEXT_RUN_PREFIX,
     PRUNE_LAST,
 )
-from pipeline.store.schema import open_db as open_db
 from pipeline.store.sources import BROKEN_AFTER, HealthEvent, SourceState
 
 __all__ = [
