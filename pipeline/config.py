@@ -46,6 +46,9 @@ class Settings:
     concurrency: int = 16
     per_host: int = 2
     retention_days: int = 180
+    # fetch = "browser": the Chromium and chromedriver to run (None: the usual system paths)
+    chromium: str | None = None
+    chromedriver: str | None = None
 
     @property
     def db_path(self) -> Path:
@@ -148,6 +151,8 @@ SETTINGS_KEYS: Mapping[str, _T] = {
     "concurrency": int,
     "per_host": int,
     "retention_days": int,
+    "chromium": str,
+    "chromedriver": str,
 }
 EMAIL_KEYS: Mapping[str, _T] = {
     "host": str,

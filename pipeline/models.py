@@ -62,6 +62,42 @@ class Fetched:
     not_modified: bool = False
     etag: str | None = None
     last_modified: str | None = None
+    challenge: str | None = None  # how an anti-bot challenge was passed ("WZWS classic ...")
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentLink:
+    """A file an item links to (a detail page's ``.pdf`` link, NFRA's ``pdfFileUrl``)."""
+
+    url: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAttachment:
+    """A downloaded attachment: ``status`` "ok" (``text`` read), "skipped" (not read on purpose:
+    a ``.doc``, a scan, over the size cap) or "failed" (broken, refused, not downloaded), with
+    the ``reason``."""
+
+    name: str
+    url: str
+    kind: str
+    size: int
+    status: str
+    reason: str = ""
+    text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The export form (the text itself only as its length)."""
+        return {
+            "name": self.name,
+            "url": self.url,
+            "kind": self.kind,
+            "size": self.size,
+            "status": self.status,
+            "reason": self.reason,
+            "chars": len(self.text),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +116,12 @@ class Item:
     # guids an earlier version of lendwatch gave this entry (before a change to canonical URLs);
     # not stored: the cycle uses them to find the item under its old identity
     aliases: tuple[str, ...] = ()
+    # files the list row names (NFRA pdfFileUrl, CSRC resList); downloaded with the detail page
+    attachment_links: tuple[AttachmentLink, ...] = ()
+    # from the detail stage: the penalty table (``Penalty.to_export_dict()`` of
+    # pipeline.extract: parties, amount_yuan, authority, decision_date, records) and the files
+    penalty: Mapping[str, Any] | None = None
+    attachments: tuple[ItemAttachment, ...] = ()
 
     @property
     def id(self) -> str:
@@ -187,6 +229,7 @@ class SourceResult:
     last_modified: str | None = None
     elapsed_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
+    challenge: str | None = None  # an anti-bot challenge passed on the way (see Fetched)
 
 
 @dataclass(frozen=True, slots=True)

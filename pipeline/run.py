@@ -21,10 +21,20 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from pipeline.classify import Classifier, cached_classifier
+from pipeline.classify.inputs import classify_fields
 from pipeline.config import Config
 from pipeline.errors import StoreError
 from pipeline.fetch import redact
-from pipeline.fetch.http import Conditional, Policy, fetch_all, fetch_details, policy_for
+from pipeline.fetch.cookies import HostCookies
+from pipeline.fetch.http import (
+    Conditional,
+    Policy,
+    Session,
+    fetch_all,
+    fetch_details,
+    open_session,
+    policy_for,
+)
 from pipeline.models import Item, RunReport, Source, SourceReport, SourceResult, item_id
 from pipeline.store import BROKEN_AFTER, Store
 
@@ -73,12 +83,12 @@ async def run_cycle_async(
     }
     reports: dict[str, SourceReport] = {}
 
-    async def handle(result: SourceResult) -> None:
+    async def handle(result: SourceResult, session: Session) -> None:
         source = by_id[result.source_id]
         try:
             result = replace(result, items=keep_identities(store, result.items))
-            if result.status == "ok" and result.items and source.options.get("detail"):
-                result = await _with_details(result, store, by_id, config, policy)
+            if result.status == "ok" and result.items and _has_details(source):
+                result = await _with_details(result, store, by_id, config, session)
             reports[source.id] = store_result(store, result, source, rules)
         except StoreError:
             raise  # the database's fault: the cycle stops, no source is blamed
@@ -93,7 +103,20 @@ async def run_cycle_async(
             )
             reports[source.id] = store_result(store, failed, source, rules)
 
-    await fetch_all(chosen, conditional, config.settings, policy=policy, on_result=handle)
+    async with open_session(
+        config.settings,
+        policy,
+        cookies=stored_clearance(store),
+        on_clearance=lambda host, saved: keep_clearance(store, host, saved),
+    ) as session:
+        await fetch_all(
+            chosen,
+            conditional,
+            config.settings,
+            policy=policy,
+            on_result=lambda r: handle(r, session),
+            session=session,
+        )
     try:
         store.index_pending()
     except sqlite3.Error as e:  # search falls behind; the items themselves are stored
@@ -105,20 +128,48 @@ async def run_cycle_async(
     )
 
 
+def _has_details(source: Source) -> bool:
+    return bool(source.options.get("detail") or source.options.get("attachments"))
+
+
 async def _with_details(
     result: SourceResult,
     store: Store,
     by_id: dict[str, Source],
     config: Config,
-    policy: Policy,
+    session: Session,
 ) -> SourceResult:
-    """Detail pages are fetched once, for new items only."""
+    """Detail pages and attachments are fetched once, for new items only."""
     seen = store.known_ids([i.id for i in result.items])
     fresh = [i for i in result.items if i.id not in seen]
     if not fresh:
         return result
-    filled = {i.id: i for i in await fetch_details(fresh, by_id, config.settings, policy=policy)}
-    return replace(result, items=tuple(filled.get(i.id, i) for i in result.items))
+    filled = await fetch_details(
+        fresh, by_id, config.settings, policy=session.policy, session=session
+    )
+    by_item = {i.id: i for i in filled}
+    return replace(result, items=tuple(by_item.get(i.id, i) for i in result.items))
+
+
+def stored_clearance(store: Store) -> list[HostCookies]:
+    """The live clearance cookies of the database; a row that does not read is dropped, named."""
+    out: list[HostCookies] = []
+    for host, data in store.host_cookies().items():
+        try:
+            out.append(HostCookies.from_dict(host, data))
+        except ValueError as e:
+            log.warning("stored clearance dropped: %s", e)
+            store.drop_host_cookies(host)
+    return out
+
+
+def keep_clearance(store: Store, host: str, saved: HostCookies | None) -> None:
+    """After a solve: keep the host's cookies for the next cycle and process; after a failed
+    solve: forget them."""
+    if saved is None:
+        store.drop_host_cookies(host)
+    else:
+        store.save_host_cookies(host, dict(saved.cookies), saved.expires)
 
 
 def keep_identities(store: Store, items: Sequence[Item]) -> tuple[Item, ...]:
@@ -170,9 +221,9 @@ def store_result(
             saved, verdicts = store.save_classified(
                 result.items,
                 lambda item: classifier.classify(
-                    item.title,
-                    item.summary,
-                    item.body,
+                    *classify_fields(
+                        item.title, item.summary, item.body, item.penalty, item.attachments
+                    ),
                     issuer=source.issuer,
                     authority=source.authority,
                 ),

@@ -14,6 +14,7 @@ import click
 
 from pipeline.classify import Classifier
 from pipeline.classify.evaluate import EvalReport, Scored, evaluate, source_hints
+from pipeline.classify.inputs import classify_fields
 from pipeline.cli.common import EXIT_FAILURE, database, fail, load, load_rules
 from pipeline.cli.display import json_line, safe
 from pipeline.config import Config, load_config
@@ -255,7 +256,10 @@ def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: 
         fail(f"no item {item_id!r} (or the prefix is ambiguous)", EXIT_FAILURE)
     issuer, kind = _issuer_for(config, item.source_id)
     current = classifier.classify(
-        item.title, item.summary, item.body, issuer=issuer, authority=kind, detail=True
+        *classify_fields(item.title, item.summary, item.body, item.penalty, item.attachments),
+        issuer=issuer,
+        authority=kind,
+        detail=True,
     )
     if as_json:
         click.echo(json_line({"id": item.id, **current.to_dict()}))
@@ -321,7 +325,11 @@ def reclassify(
         for item in items:
             issuer, kind = _issuer_for(config, item.source_id)
             new = classifier.classify(
-                item.title, item.summary, item.body, issuer=issuer, authority=kind
+                *classify_fields(
+                    item.title, item.summary, item.body, item.penalty, item.attachments
+                ),
+                issuer=issuer,
+                authority=kind,
             )
             verdicts.append((item.id, new))
             change = _change(item.verdict, new)

@@ -9,9 +9,9 @@ import click
 
 from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILURE, database, fail, load
 from pipeline.cli.display import json_line, redact_url, safe
-from pipeline.fetch.http import fetch_details_sync, fetch_sources
+from pipeline.fetch.http import probe_source
 from pipeline.fetch.parse import result
-from pipeline.models import Fetched, Source, SourceResult
+from pipeline.models import Fetched, Item, Source, SourceResult
 from pipeline.store import SourceState
 
 
@@ -113,17 +113,18 @@ def test_source(
     except KeyError:
         known = ", ".join(s.id for s in config.sources)
         fail(f"unknown source {source_id!r}; configured: {known}", EXIT_CONFIG)
+    wants = detail and bool(source.options.get("detail") or source.options.get("attachments"))
     if file_path is not None:
         res = _from_file(file_path, source)
+        items = list(res.items)
     else:
-        [res] = fetch_sources([source], {}, config.settings)
-    items = list(res.items)
-    if detail and items and source.options.get("detail"):
-        items = fetch_details_sync(items[:limit], {source.id: source}, config.settings)
+        res, items = probe_source(source, config.settings, details=limit if wants else 0)
     http = res.http_status if res.http_status is not None else "-"
     click.echo(f"{source.id} ({source.kind}) {redact_url(source.url)}")
     click.echo(f"health: {res.status}{': ' + safe(res.reason) if res.reason else ''}")
     click.echo(f"http: {http}  items: {len(res.items)}  elapsed: {res.elapsed_seconds:.2f}s")
+    if res.challenge:
+        click.echo(f"challenge: {res.challenge}")
     undated = sum(1 for i in res.items if i.published is None)
     if undated:
         click.echo(f"items without a parseable date: {undated}")
@@ -136,8 +137,51 @@ def test_source(
         if item.body:
             body = safe(item.body[:120])
             click.echo(f"    body: {body}{'…' if len(item.body) > 120 else ''}")
+        _show_facts(item, listed=not wants)
+    if wants:
+        _show_totals(items[:limit])
     if res.status != "ok":
         raise SystemExit(EXIT_FAILURE)
+
+
+def _yuan(value: object) -> str:
+    return "no amount" if value is None else f"{value} yuan"
+
+
+def _show_facts(item: Item, *, listed: bool) -> None:
+    """The penalty table and the attachments the detail stage found (``listed``: only the
+    links the list row names, not downloaded)."""
+    if item.penalty:
+        p = item.penalty
+        parties = list(p.get("parties") or [])
+        shown = "、".join(parties[:3]) + (f" … (+{len(parties) - 3})" if len(parties) > 3 else "")
+        authority = p.get("authority") or "no authority"
+        click.echo(
+            f"    table: {len(p.get('records') or [])} record(s), parties {safe(shown)};"
+            f" total {_yuan(p.get('amount_yuan'))}; {safe(authority)};"
+            f" {safe(p.get('decision_date') or 'no date')}"
+        )
+    for a in item.attachments:
+        why = f" ({safe(a.reason)})" if a.reason else ""
+        click.echo(
+            f"    attachment: {safe(a.name)} [{a.kind}] {a.status}, {len(a.text)} chars{why}"
+        )
+        click.echo(f"      {safe(redact_url(a.url))}")
+    if listed:
+        for link in item.attachment_links:
+            click.echo(
+                f"    attachment link: {safe(link.name or '-')}  {safe(redact_url(link.url))}"
+            )
+
+
+def _show_totals(items: list[Item]) -> None:
+    files = [a for i in items for a in i.attachments]
+    read = sum(1 for a in files if a.status == "ok")
+    tables = sum(1 for i in items if i.penalty)
+    click.echo(
+        f"detail: {len(items)} item(s); tables parsed: {tables}; attachments: {len(files)},"
+        f" text read from {read}"
+    )
 
 
 COMMANDS: list[click.Command] = [sources, test_source]

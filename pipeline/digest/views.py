@@ -24,7 +24,7 @@ from pipeline.digest.labels import (
     topic_label,
 )
 from pipeline.digest.select import story_severity, story_topics
-from pipeline.models import Match
+from pipeline.models import ItemAttachment, Match
 from pipeline.store import HealthEvent, SourceState, StoredItem
 
 TITLE_MAX = 160
@@ -33,6 +33,7 @@ REASON_MAX = 120
 TOPIC_MAX = 40
 REASON_TERMS = 3
 NAME_MAX = 60
+MAX_FILES = 5
 URL_MAX = 2000
 FAILING = ("blocked", "layout-changed", "error")
 
@@ -78,6 +79,15 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class FileLink:
+    """An attachment as the entry lists it; ``note`` says when its text was not read."""
+
+    name: str
+    url: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     number: int
     title: str
@@ -95,6 +105,8 @@ class Entry:
     topics: tuple[str, ...]
     also: tuple[Link, ...]
     alerted: str
+    penalty: str = ""  # the penalty table in one line: parties, total, authority, date
+    files: tuple[FileLink, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +198,44 @@ class Viewer:
             topics=tuple(self.topic(t) for t in story_topics(story)),
             also=tuple(also.values()),
             alerted=self.t["alerted"].format(time=self.time(alerted)) if alerted else "",
+            penalty=self.penalty(lead),
+            files=tuple(self.file(a) for a in lead.attachments[:MAX_FILES]),
         )
+
+    def money(self, amount: float) -> str:
+        """``1769.52万元``, ``800元`` in Chinese; ``CNY 17,695,217.47`` in English."""
+        if self.lang == "zh" and amount >= 10_000:
+            return self.t["wan_yuan"].format(
+                amount=f"{amount / 10_000:.2f}".rstrip("0").rstrip(".")
+            )
+        text = f"{amount:,.2f}" if self.lang != "zh" else f"{amount:.2f}"
+        return self.t["yuan"].format(amount=text.removesuffix(".00"))
+
+    def penalty(self, item: StoredItem) -> str:
+        """The penalty table in one line: who (the first party and how many), the total of
+        fines and confiscations, the deciding authority and the decision date."""
+        p = item.penalty
+        if not p or not p.get("parties"):
+            return ""
+        parties = [str(x) for x in p["parties"]]
+        first = clean(parties[0], NAME_MAX)
+        who = (
+            self.t["penalty_parties"].format(first=first, n=len(parties), more=len(parties) - 1)
+            if len(parties) > 1
+            else first
+        )
+        parts = [who]
+        amount = p.get("amount_yuan")
+        if isinstance(amount, int | float) and not isinstance(amount, bool) and amount > 0:
+            parts.append(self.t["penalty_total"].format(amount=self.money(float(amount))))
+        for value in (p.get("authority"), p.get("decision_date")):
+            if value:
+                parts.append(clean(str(value), NAME_MAX))
+        return clean(self.t["reason_join"].join(parts), REASON_MAX)
+
+    def file(self, attachment: ItemAttachment) -> FileLink:
+        note = "" if attachment.status == "ok" else self.t["attachment_unread"]
+        return FileLink(clean(attachment.name, NAME_MAX) or "—", safe_url(attachment.url), note)
 
     def topic(self, topic: str) -> str:
         return clean(topic_label(self.lang, topic), TOPIC_MAX)

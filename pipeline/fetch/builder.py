@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
 
@@ -21,7 +21,7 @@ from pipeline.fetch import urls
 from pipeline.fetch.dates import OUT_OF_RANGE, read_date
 from pipeline.fetch.kind import Document, Page
 from pipeline.fetch.text import TextType, plain
-from pipeline.models import Item
+from pipeline.models import AttachmentLink, Item
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class Builder:
         date_unit: str | None = None,
         title_type: TextType = "guess",
         summary_type: TextType = "guess",
+        files: Sequence[AttachmentLink] = (),
     ) -> Item | None:
         text = plain(title, title_type)
         if not text:
@@ -135,6 +136,7 @@ class Builder:
                 {k: plain(v, "text")[:MAX_EXTRA] for k, v in (extra or {}).items()}
             ),
             aliases=(legacy,) if legacy != key else (),
+            attachment_links=tuple(files),
         )
         self.items.append(item)
         return item

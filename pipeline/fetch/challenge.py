@@ -51,6 +51,14 @@ class RedirectLimit(Exception):
     """More redirects than allowed (a cookie-redirect loop or a misconfigured site)."""
 
 
+class RedirectRefused(RedirectLimit):
+    """A redirect to a URL that is not http(s); ``target`` is where it pointed."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(f"redirect to a non-http(s) URL {target!r}")
+        self.target = target
+
+
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
     method: str
@@ -107,8 +115,11 @@ class ChallengeSolver:
         self.max_redirects = max_redirects
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def _follow(self, request: HttpRequest) -> tuple[HttpResponse, int]:
+    async def _follow(
+        self, request: HttpRequest, send: Send | None = None
+    ) -> tuple[HttpResponse, int]:
         """Send, storing cookies and following redirects as a browser does."""
+        send = send or self.send
         sent = 0
         while True:
             headers = dict(request.headers)
@@ -116,9 +127,7 @@ class ChallengeSolver:
             if stored:
                 own = headers.pop("Cookie", None) or headers.pop("cookie", None)
                 headers["Cookie"] = f"{own}; {stored}" if own else stored
-            response = await self.send(
-                HttpRequest(request.method, request.url, headers, request.body)
-            )
+            response = await send(HttpRequest(request.method, request.url, headers, request.body))
             sent += 1
             self.jar.store(response.url, response.header_list("set-cookie"))
             location = response.header("location")
@@ -128,7 +137,7 @@ class ChallengeSolver:
                 raise RedirectLimit(f"more than {self.max_redirects} redirects from {request.url}")
             target = urljoin(response.url, location)
             if urlsplit(target).scheme.lower() not in ("http", "https"):
-                raise RedirectLimit(f"redirect to a non-http(s) URL {target!r}")
+                raise RedirectRefused(target)
             keep = response.status in (307, 308) or request.method in ("GET", "HEAD")
             method = request.method if keep else "GET"
             headers = dict(request.headers)  # without the cookies added for this hop
@@ -139,10 +148,13 @@ class ChallengeSolver:
     def _lock(self, host: str) -> asyncio.Lock:
         return self._locks.setdefault(host, asyncio.Lock())
 
-    async def fetch(self, request: HttpRequest) -> Outcome:
-        """The page behind ``request``, solving at most one classic challenge on the way."""
+    async def fetch(self, request: HttpRequest, send: Send | None = None) -> Outcome:
+        """The page behind ``request``, solving at most one classic challenge on the way.
+        ``send`` replaces the solver's own for this call (the fetch cycle passes one per
+        request that knows its source's limits and redirect policy); the cookie jar and the
+        per-host solve lock stay shared."""
         host = host_of(request.url)
-        response, sent = await self._follow(request)
+        response, sent = await self._follow(request, send)
         seen = self.jar.generation(host)
         found = wzws.recognise(response.status, response.content, response.header_map())
         if found is None:
@@ -154,7 +166,7 @@ class ChallengeSolver:
             if self.jar.generation(host) != seen:
                 # Another request of this host changed its cookies (solved) meanwhile: try
                 # them before solving; this is not a solve attempt.
-                response, more = await self._follow(request)
+                response, more = await self._follow(request, send)
                 sent += more
                 found = wzws.recognise(response.status, response.content, response.header_map())
                 if not isinstance(found, wzws.Classic):
@@ -165,7 +177,8 @@ class ChallengeSolver:
             response, more = await self._follow(
                 HttpRequest(
                     confirm.method, confirm.url, {**base, **confirm.headers()}, confirm.body()
-                )
+                ),
+                send,
             )
         sent += more
         again = wzws.recognise(response.status, response.content, response.header_map())

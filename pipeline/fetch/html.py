@@ -21,6 +21,8 @@ from pipeline.errors import LayoutChangedError
 from pipeline.fetch.builder import Builder
 from pipeline.fetch.items import COMMON_OPTIONS, common_problems, selector_problems
 from pipeline.fetch.items import split_attr as split_attr
+from pipeline.fetch.jsonapi import load
+from pipeline.fetch.jsonpath import MISSING, lookup
 from pipeline.fetch.kind import Document, Kind, Option, Page
 
 _AS_TITLE = "CSS selector inside the row, as for `title`"
@@ -44,6 +46,11 @@ OPTIONS: Mapping[str, Option] = MappingProxyType(
             str,
             "a string whose count in the page must equal the rows parsed, to catch partial"
             ' breakage (PBOC\'s `istitle="true"`)',
+        ),
+        "html_path": Option(
+            str,
+            "the response is JSON and the list is the HTML string at this dotted path"
+            " (工信部's `data.html`); the selectors then read that HTML",
         ),
     }
 )
@@ -69,9 +76,22 @@ def soup(text: str) -> BeautifulSoup:
     return BeautifulSoup(text, "lxml")
 
 
+def _markup(doc: Document) -> str:
+    """The HTML to read: the page, or the string at ``html_path`` of a JSON response."""
+    path = doc.source.options.get("html_path")
+    if not path:
+        return doc.text
+    value = lookup(load(doc.text, doc.source.id), str(path))
+    if not isinstance(value, str):
+        shown = "missing" if value is MISSING else type(value).__name__
+        raise LayoutChangedError(doc.source.id, f"no HTML string at {path} ({shown})")
+    return value.replace("\x00", "")
+
+
 def parse(doc: Document) -> Page:
     opts = doc.source.options
-    tree = soup(doc.text)
+    text = _markup(doc)
+    tree = soup(text)
     base_el = tree.find("base", href=True)
     base = doc.fetched.url
     if isinstance(base_el, Tag) and isinstance(base_el.get("href"), str):
@@ -98,7 +118,7 @@ def parse(doc: Document) -> Page:
             )
     marker = opts.get("count_marker")
     if marker and rows:
-        expected = doc.text.count(marker)
+        expected = text.count(marker)
         if expected != kept:
             raise LayoutChangedError(
                 doc.source.id,

@@ -45,6 +45,35 @@ COMMON_OPTIONS: Mapping[str, Option] = MappingProxyType(
             " (`www.pbc.gov.cn` → `pbc.gov.cn`); a listed name allows its subdomains too."
             " Other redirects fail the fetch",
         ),
+        "fetch": Option(
+            str,
+            '`"http"` (the default) or `"browser"`: the list page is rendered by the system\'s'
+            " headless Chromium (for a challenge plain HTTP cannot pass; needs `pip install"
+            " 'lendwatch[browser]'` and Chromium with its chromedriver); detail pages and files"
+            " then go over HTTP with the cookies Chromium won",
+        ),
+        "attachments": Option(
+            bool,
+            "`true`: download the files each *new* item links to (detail page links, "
+            "`attachment_fields`), read PDF/DOCX text for the classifier; every file is kept"
+            " with its status and reason",
+        ),
+        "attachment_links": Option(
+            str,
+            "CSS selector of the attachment links on the detail page (default: links in the"
+            " `detail` body whose URL or text names a document file, or a download endpoint)",
+        ),
+        "attachment_fields": Option(
+            list,
+            "dotted paths, in the list row or the detail JSON, of file URLs or lists of file"
+            " objects (NFRA's `pdfFileUrl`, `data.attachmentInfoVOList`; CSRC's `resList`)",
+        ),
+        "attachment_max_bytes": Option(
+            int, "size cap of one attachment (default 4 MB; Content-Length first, then streamed)"
+        ),
+        "attachment_timeout": Option(
+            (int, float), "seconds to download one attachment (default 15)"
+        ),
         "private_network": Option(
             bool,
             "`true`: the source is on a private network, so its requests may reach private,"
@@ -86,6 +115,16 @@ def common_problems(options: Mapping[str, Any]) -> list[str]:
         hosts = options.get(key, [])
         if not all(isinstance(h, str) and _HOST.match(h) for h in hosts):
             problems.append(f"{key}: expected a list of host names, e.g. ['www.pbc.gov.cn']")
+    if options.get("fetch", "http") not in ("http", "browser"):
+        problems.append(f"fetch: expected 'http' or 'browser', got {options['fetch']!r}")
+    problems += selector_problems("attachment_links", options.get("attachment_links"))
+    fields = options.get("attachment_fields", [])
+    if not all(isinstance(f, str) and f for f in fields):
+        problems.append("attachment_fields: expected dotted paths (non-empty strings)")
+    for key in ("attachment_max_bytes", "attachment_timeout"):
+        value = options.get(key)
+        if value is not None and not value > 0:
+            problems.append(f"{key}: must be more than 0, got {value!r}")
     cst = options.get("cst")
     if cst is not None and cst not in CST_CHOICES:
         problems.append(f"cst: expected one of {', '.join(CST_CHOICES)}, got {cst!r}")

@@ -2,7 +2,8 @@
 first present wins); ``title``/``link``/``date``/``summary`` name fields of each row (a list of
 names = first non-empty). ``link_template`` builds the page link from row fields (NFRA:
 ``...ItemDetail.html?docId={docId}``); ``link_rules`` are conditional templates, the first whose
-``field`` equals ``equals`` wins over ``link`` (yicai: ``AppID == 0`` => ``/vip{url}``).
+``field`` equals ``equals`` wins over a relative ``link`` (yicai: ``AppID == 0`` =>
+``/vip{url}``; an absolute ``url`` is kept as it is, as RSSHub's yicai route does).
 ``status_path``/``status_ok``/``message_path`` check an error envelope (NFRA ``rptCode``);
 ``extra`` copies raw fields (doc numbers, ids) into the item.
 """
@@ -15,8 +16,11 @@ from types import MappingProxyType
 from typing import Any
 
 from pipeline.errors import FetchError, LayoutChangedError
+from pipeline.fetch import attachlinks
 from pipeline.fetch.builder import Builder
 from pipeline.fetch.items import COMMON_OPTIONS, _AnyKeys, common_problems, template_problems
+from pipeline.fetch.jsonpath import MISSING as _MISSING
+from pipeline.fetch.jsonpath import lookup
 from pipeline.fetch.kind import Document, Kind, Option, Page
 from pipeline.fetch.text import plain
 
@@ -41,7 +45,8 @@ OPTIONS: Mapping[str, Option] = MappingProxyType(
         "link_rules": Option(
             list,
             "`[{ field, equals, template }]`: the first rule whose field equals its value builds"
-            " the row's link (第一财经's `AppID == 0` → `/vip{url}`)",
+            " the row's link (第一财经's `AppID == 0` → `/vip{url}`); a row whose `link` value is"
+            " already absolute keeps it",
         ),
         "link_base": Option(str, "base URL for relative links (default: the source's `url`)"),
         "date": Option((str, list), "field(s) of the date, as for `title`"),
@@ -62,24 +67,6 @@ OPTIONS: Mapping[str, Option] = MappingProxyType(
         ),
     }
 )
-_MISSING = object()
-
-
-def lookup(data: object, path: str) -> object:
-    """``lookup(d, "data.rows")``; integer parts index lists. Missing -> ``_MISSING``."""
-    node: object = data
-    for part in path.split(".") if path not in ("", ".") else ():
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif (
-            isinstance(node, list)
-            and part.lstrip("-").isdigit()
-            and -len(node) <= int(part) < len(node)
-        ):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
 
 
 def first(row: Mapping[str, Any], fields: object) -> object:
@@ -138,16 +125,19 @@ def parse(doc: Document) -> Page:
     template = opts.get("link_template")
     rules = opts.get("link_rules", [])
     extra_fields = [str(f) for f in opts.get("extra", [])]
+    file_fields = [str(f) for f in opts.get("attachment_fields", [])]
     for n, row in enumerate(_items(data, doc)):
         if not isinstance(row, Mapping):
             continue
         with builder.entry(n):
-            raw_link: object = _ruled_link(row, rules)
+            given = first(row, opts.get("link"))
+            raw_link: object = None if _absolute(given) else _ruled_link(row, rules)
             if raw_link is None:
-                raw_link = first(row, opts.get("link"))
+                raw_link = given
             if raw_link is None and template:
                 raw_link = template.format_map(_Row(row))
             extra = {f: str(v) for f in extra_fields if (v := first(row, f)) is not None}
+            files = attachlinks.json_links(row, file_fields, base) if file_fields else []
             guid_value = first(row, opts["guid"]) if opts.get("guid") else None
             builder.add(
                 title=first(row, opts["title"]),
@@ -157,6 +147,7 @@ def parse(doc: Document) -> Page:
                 guid=f"{opts['guid']}:{guid_value}" if guid_value is not None else None,
                 extra=extra,
                 date_unit=opts.get("date_unit"),
+                files=files,
             )
     return builder.finish()
 
@@ -171,6 +162,13 @@ def load(text: str, source_id: str, what: str = "") -> Any:
         raise LayoutChangedError(
             source_id, f"{what}expected JSON, got unparseable text: {e}"
         ) from e
+
+
+def _absolute(value: object) -> bool:
+    """An absolute link (``https://``, ``//host``) is never rewritten by ``link_rules``."""
+    return isinstance(value, str) and value.strip().lower().startswith(
+        ("http://", "https://", "//")
+    )
 
 
 def _ruled_link(row: Mapping[str, Any], rules: list[Mapping[str, Any]]) -> str | None:

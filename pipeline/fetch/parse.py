@@ -84,6 +84,7 @@ def result(fetched: Fetched, source: Source, *, started: float | None = None) ->
         "source_id": source.id,
         "http_status": fetched.status,
         "not_modified": fetched.not_modified,
+        "challenge": fetched.challenge,
     }
     try:
         page = parse_page(fetched, source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +15,7 @@ from pipeline.db import backup as online_backup
 from pipeline.db import transaction
 from pipeline.errors import StoreError
 from pipeline.models import Item, SourceReport, SourceResult, Verdict
-from pipeline.store import deliveries, items, meta, schema, sources
+from pipeline.store import clearance, deliveries, enrich, items, meta, schema, sources
 from pipeline.store.deliveries import Delivery
 from pipeline.store.items import SaveResult, StoredItem
 from pipeline.store.sources import HealthEvent, SourceState
@@ -46,6 +47,16 @@ class Store:
                                   the items the digest and the alerts plan with
       ``index_pending()``         add new rows to the full-text index (once per cycle)
       ``prune_bodies(days)``      retention: drop raw bodies, keep items and verdicts
+
+    Detail-stage facts (``store.enrich``), kept with the item in its transaction
+      ``StoredItem.penalty``      the penalty table (export's ``penalty`` object) and
+      ``StoredItem.attachments``  the files (name, link, kind, status, reason, text): every
+                                  item this facade returns carries them
+      ``enriched(items)``         the same for items read some other way
+
+    Clearance cookies (``store.clearance``)
+      ``host_cookies()``          the live anti-bot clearance cookies per host (expired dropped)
+      ``save_host_cookies(host, cookies, expires)``, ``drop_host_cookies(host)``
 
     Sources (``SourceState``, ``HealthEvent``)
       ``source_states()``         fetch state and health per source id
@@ -103,17 +114,49 @@ class Store:
     def save_classified(
         self, new_items: Sequence[Item], classify: Callable[[Item], Verdict]
     ) -> tuple[SaveResult, list[tuple[str, Verdict]]]:
-        with transaction(self.db):
+        """Items, their penalty tables and attachments, and the verdicts of the new and edited
+        ones, in one transaction. An edited item is classified with the penalty and the
+        attachments stored for it when the list fetch brought none."""
+        with transaction(self.db) as conn:
             saved = items.save_items(self.db, new_items)
-            verdicts = [(item.id, classify(item)) for item in (*saved.new, *saved.updated)]
+            enrich.save(conn, (*saved.new, *saved.updated))
+            updated = self._with_stored_facts(saved.updated)
+            verdicts = [(item.id, classify(item)) for item in (*saved.new, *updated)]
             items.save_verdicts(self.db, verdicts)
         return saved, verdicts
+
+    def _with_stored_facts(self, edited: Sequence[Item]) -> list[Item]:
+        bare = [i.id for i in edited if i.penalty is None and not i.attachments]
+        if not bare:
+            return list(edited)
+        found = enrich.penalties(self.db, bare)
+        files = enrich.attachments(self.db, bare)
+        return [
+            replace(
+                i,
+                penalty=i.penalty if i.penalty is not None else found.get(i.id),
+                attachments=i.attachments or files.get(i.id, ()),
+            )
+            for i in edited
+        ]
+
+    def enriched(self, stored: Sequence[StoredItem], *, text: bool = True) -> list[StoredItem]:
+        """``stored`` with their penalty tables and attachments (texts unless ``text=False``)."""
+        if not stored:
+            return []
+        ids = [i.id for i in stored]
+        found = enrich.penalties(self.db, ids)
+        files = enrich.attachments(self.db, ids, text=text)
+        return [
+            replace(i, penalty=found.get(i.id), attachments=files.get(i.id, ())) for i in stored
+        ]
 
     def save_verdicts(self, verdicts: Iterable[tuple[str, Verdict]]) -> None:
         items.save_verdicts(self.db, verdicts)
 
     def get_item(self, item_id: str) -> StoredItem | None:
-        return items.get_item(self.db, item_id)
+        found = items.get_item(self.db, item_id)
+        return self.enriched([found])[0] if found is not None else None
 
     def iter_items(
         self,
@@ -122,25 +165,44 @@ class Store:
         since: datetime | None = None,
         ids: Sequence[str] | None = None,
     ) -> Iterator[StoredItem]:
-        return items.iter_items(self.db, flagged_only=flagged_only, since=since, ids=ids)
+        batch: list[StoredItem] = []
+        for item in items.iter_items(self.db, flagged_only=flagged_only, since=since, ids=ids):
+            batch.append(item)
+            if len(batch) == enrich.CHUNK:
+                yield from self.enriched(batch)
+                batch = []
+        yield from self.enriched(batch)
 
     def digest_candidates(self, until: datetime) -> list[StoredItem]:
-        return items.digest_candidates(self.db, until)
+        return self.enriched(items.digest_candidates(self.db, until), text=False)
 
     def alert_candidates(self, since: datetime, until: datetime) -> list[StoredItem]:
-        return items.alert_candidates(self.db, since, until)
+        return self.enriched(items.alert_candidates(self.db, since, until), text=False)
 
     def alert_history(self, since: datetime) -> list[StoredItem]:
-        return items.alert_history(self.db, since)
+        return self.enriched(items.alert_history(self.db, since), text=False)
 
     def index_pending(self) -> int:
         return items.index_pending(self.db)
 
     def search(self, query: str, limit: int = 20) -> list[tuple[StoredItem, str]]:
-        return items.search(self.db, query, limit)
+        """Full text of title, summary and body, then the penalty records and attachments
+        (parties, violations, decisions, file names and texts) of items not found so."""
+        hits = items.search(self.db, query, limit)
+        seen = {item.id for item, _ in hits}
+        more = [(i, snip) for i, snip in enrich.search(self.db, query, limit) if i not in seen]
+        if more and len(hits) < limit:
+            snippets = dict(more)
+            extra = list(items.iter_items(self.db, ids=list(snippets)))
+            hits += [(item, snippets[item.id]) for item in extra][: limit - len(hits)]
+        found = self.enriched([item for item, _ in hits], text=False)
+        return [(item, snip) for item, (_, snip) in zip(found, hits, strict=True)]
 
     def prune_bodies(self, older_than_days: int) -> int:
-        return items.prune_bodies(self.db, older_than_days)
+        """Raw bodies and attachment texts of items first seen more than N days ago."""
+        with transaction(self.db) as conn:
+            enrich.prune_texts(conn, older_than_days)
+            return items.prune_bodies(self.db, older_than_days)
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -239,6 +301,17 @@ class Store:
 
     def mark_items(self, kind: str, item_ids: Iterable[str], now: datetime) -> None:
         deliveries.mark_items(self.db, kind, item_ids, now)
+
+    # -- clearance cookies -------------------------------------------------------------------
+
+    def host_cookies(self, now: float | None = None) -> dict[str, dict[str, object]]:
+        return clearance.load(self.db, now)
+
+    def save_host_cookies(self, host: str, cookies: dict[str, str], expires: float) -> None:
+        clearance.save(self.db, host, cookies, expires)
+
+    def drop_host_cookies(self, host: str) -> None:
+        clearance.drop(self.db, host)
 
     # -- meta and files ----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from pipeline.db import IDS, ids_param, iso, parse_iso, transaction, utcnow
-from pipeline.models import Item, Verdict
+from pipeline.models import Item, ItemAttachment, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,10 @@ class StoredItem:
     alerted_at: datetime | None
     digested_at: datetime | None
     extra: dict[str, str] = field(default_factory=dict)
+    # filled by the Store facade from store.enrich: the penalty table (the export's ``penalty``
+    # object) and the attachments of the item's detail page
+    penalty: dict[str, Any] | None = None
+    attachments: tuple[ItemAttachment, ...] = ()
 
     def to_export(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,8 @@ class StoredItem:
             "doc_numbers": list(self.verdict.doc_numbers) if self.verdict else [],
             "alerted_at": iso(self.alerted_at),
             "digested_at": iso(self.digested_at),
+            "penalty": self.penalty,
+            "attachments": [a.to_dict() for a in self.attachments],
         }
 
 

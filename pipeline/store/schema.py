@@ -35,6 +35,7 @@ import sqlite_utils
 
 from pipeline.db import connect, iso, transaction, utcnow
 from pipeline.errors import StoreError
+from pipeline.store import clearance, enrich
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,9 @@ MIGRATIONS: Mapping[int, Migration] = MappingProxyType(
         4: Migration("deliveries", _DELIVERIES),
         5: Migration("meta", _META),
         6: Migration("items full-text index filled once per cycle", _ITEMS_FTS_DEFERRED),
+        7: Migration("anti-bot clearance cookies per host", clearance.SCHEMA),
+        8: Migration("penalty tables of detail pages", enrich.SCHEMA_PENALTIES),
+        9: Migration("attachments of items", enrich.SCHEMA_ATTACHMENTS),
     }
 )
 VERSION = max(MIGRATIONS)
