@@ -46,7 +46,7 @@ def fetched(path: Path, source: Source) -> Fetched:
 
 
 def as_golden(item: Item) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "title": item.title,
         "url": item.url,
         "guid": item.guid,
@@ -54,17 +54,46 @@ def as_golden(item: Item) -> dict[str, Any]:
         "published_raw": item.published_raw,
         "extra": dict(item.extra),
     }
+    if item.attachment_links:  # files the list row names (NFRA pdfFileUrl, CSRC resList)
+        out["attachment_links"] = [[f.name, f.url] for f in item.attachment_links]
+    return out
+
+
+def fixture_exists(source_id: str) -> bool:
+    return (FIXTURES / f"{source_id}.golden.json").exists()
+
+
+# A shipped source whose real structure or titles could not be verified is shipped disabled, with
+# a comment above its table saying what is unverified, instead of a made-up fixture.
+WITH_FIXTURE = {sid: s for sid, s in SOURCES.items() if s.enabled or fixture_exists(sid)}
+
+
+def comment_above(source_id: str) -> str:
+    text = (ROOT / "sources.toml").read_text(encoding="utf-8")
+    block = text.split(f'id = "{source_id}"', 1)[0].rsplit("[[sources]]", 1)[0]
+    lines = block.rstrip().splitlines()
+    comments: list[str] = []
+    while lines and lines[-1].startswith("#"):
+        comments.insert(0, lines.pop())
+    return "\n".join(comments)
 
 
 def test_every_shipped_source_has_a_golden_fixture() -> None:
     assert len(SOURCES) >= 20
-    missing = [sid for sid in SOURCES if not (FIXTURES / f"{sid}.golden.json").exists()]
+    missing = [sid for sid, s in SOURCES.items() if s.enabled and not fixture_exists(sid)]
     assert missing == []
-    for sid in SOURCES:
+    for sid in WITH_FIXTURE:
         fixture_for(sid)
 
 
-@pytest.mark.parametrize("source_id", sorted(SOURCES))
+def test_a_source_without_a_fixture_is_disabled_and_says_what_is_unverified() -> None:
+    bare = [sid for sid in SOURCES if not fixture_exists(sid)]
+    for sid in bare:
+        assert not SOURCES[sid].enabled, sid
+        assert "Unverified" in comment_above(sid), f"{sid}: no 'Unverified: ...' comment"
+
+
+@pytest.mark.parametrize("source_id", sorted(WITH_FIXTURE))
 def test_golden(source_id: str) -> None:
     source = SOURCES[source_id]
     page = parse_page(fetched(fixture_for(source_id), source), source)
