@@ -35,8 +35,8 @@ CID = "wzws_cid"
 SID = "wzws_sid"  # the zw_verify variant's clearance
 
 
-def expected_answer(question: str, factor: int) -> str:
-    n = sum(ord(ch) for ch in question) * factor + 111111
+def expected_answer(question: str, factor: int, salt: int = 0) -> str:
+    n = sum(ord(ch) for ch in question) * factor + 111111 + salt
     return base64.b64encode(f"WZWS_CONFIRM_PREFIX_LABEL{n}".encode()).decode()
 
 
@@ -121,6 +121,7 @@ class WzwsSite:
     clearance_seconds: float = 3600.0
     clearance_requests: int | None = None
     honour_clearance: bool = True  # False: a server that keeps challenging
+    answer_salt: int = 0  # not 0: the gateway expects another answer (a changed algorithm)
     js_solver: bool = False
     zw_verify: bool = False
     variant: tuple[int, bytes, dict[str, str]] | None = None
@@ -258,7 +259,7 @@ class WzwsSite:
         pending = self.pending.get(sid)
         ok = (
             pending is not None
-            and raw == expected_answer(pending.question, pending.factor)
+            and raw == expected_answer(pending.question, pending.factor, self.answer_salt)
             and bool(req.headers.get("Referer"))
             and dyn == "/WZWSRE" + base64.b64encode(pending.target.encode()).decode()
             and req.method == pending.method
