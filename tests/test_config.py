@@ -129,7 +129,10 @@ min_items = "many"
     assert "settings.colour: unknown key; allowed keys:" in problems
     assert "digest.at: expected HH:MM" in problems
     assert "source 'a'.every:" in problems
-    assert "source 'a'.colour: unknown key; allowed keys: authority, body," in problems
+    assert (
+        "source 'a'.colour: unknown key; allowed keys: attachment_fields, attachment_links,"
+        " attachment_max_bytes, attachment_timeout, attachments, authority, body," in problems
+    )
     assert "source 'a'.id: duplicate id" in problems
     assert "source 'a'.kind: unknown kind 'telepathy'; allowed kinds:" in problems
     assert "source 'a'.url: only http(s) URLs are fetched" in problems

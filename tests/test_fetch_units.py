@@ -196,7 +196,8 @@ link = "u"
 def test_shipped_sources_load_and_cover_the_issue() -> None:
     config = load_config(Path(__file__).resolve().parent.parent / "sources.toml")
     ids = {s.id for s in config.sources}
-    assert {"nfra-915", "nfra-926", "nfra-931", "nfra-4097", "csrc-news", "gov-policy"} <= ids
+    assert {"nfra-915", "nfra-926", "nfra-4113", "nfra-4114", "nfra-4115", "nfra-4097"} <= ids
+    assert {"csrc-news", "gov-policy", "pboc-penalty", "pboc-zwgk-normative"} <= ids
     assert {"pboc-news", "pboc-normative", "safe-news", "cac-news", "nifa-news"} <= ids
     assert {"kr36", "yicai-headline", "sina-finance", "jiemian-finance", "eeo-kuaixun"} <= ids
     assert {"cfpb-newsroom", "fca-news", "fed-press", "finextra-headlines"} <= ids

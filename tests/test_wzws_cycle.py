@@ -57,7 +57,9 @@ def sources_json(config: Path) -> dict[str, dict[str, object]]:
 
 
 def stored_cookies(config: Path) -> list[tuple[object, ...]]:
-    return db_rows(config.parent / "data" / "lendwatch.db", "SELECT host, cookies FROM host_cookies")
+    return db_rows(
+        config.parent / "data" / "lendwatch.db", "SELECT host, cookies FROM host_cookies"
+    )
 
 
 @pytest.mark.parametrize("form", ["packed", "plain"])
@@ -75,9 +77,7 @@ def test_pboc_sources_pass_the_challenge_and_the_next_process_reuses_the_clearan
         assert host == "127.0.0.1" and CID in json.loads(str(cookies))
         db = config.parent / "data" / "lendwatch.db"
         assert db_rows(db, "SELECT count(*) FROM items WHERE source_id = 'pboc-news'") == [(13,)]
-        assert db_rows(db, "SELECT count(*) FROM items WHERE source_id = 'pboc-penalty'") == [
-            (20,)
-        ]
+        assert db_rows(db, "SELECT count(*) FROM items WHERE source_id = 'pboc-penalty'") == [(20,)]
         states = sources_json(config)
         assert {states[s]["status"] for s in SOURCES} == {"ok"}
 

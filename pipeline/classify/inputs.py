@@ -12,6 +12,7 @@ or foreign-exchange breaches only names no lending vocabulary and is not.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,10 @@ from pipeline.models import ItemAttachment
 
 MAX_ATTACHMENT_CHARS = 200_000  # of all attachments together, for the classifier
 MAX_RECORD_CHARS = 400  # of one record's violation or decision
+# "陈某香（广发银行股份有限公司信用卡中心）", "宋某仁（时任…总经理)": a person and their post
+_PERSON = re.compile(r"^[\u4e00-\u9fff]{1,3}某[\u4e00-\u9fff]{0,2}\s*[（(]")
+_AFFILIATION = re.compile(r"\s*[（(].*$")
+_PREAMBLE = re.compile(r"^.{0,80}?负有(?:直接|主要|领导)?责任[:：]")
 
 
 def _cut(text: object) -> str:
@@ -26,18 +31,30 @@ def _cut(text: object) -> str:
     return line if len(line) <= MAX_RECORD_CHARS else line[: MAX_RECORD_CHARS - 1] + "…"
 
 
+def _party(name: object) -> str:
+    """A person's row names their employer's department in brackets (``孙某（时任…信用卡（消费金融）
+    部职员）``): that says where they worked, not what the fine is about; the institution's own row
+    names the institution."""
+    text = " ".join(str(name or "").split())
+    return _AFFILIATION.sub("", text) if _PERSON.match(text) else text
+
+
 def penalty_lines(penalty: Mapping[str, Any] | None) -> str:
-    """One line per record: ``行政处罚：当事人 …；违法行为 …；处罚决定 …`` and the authority."""
+    """One line per distinct record: ``行政处罚：当事人 …；违法行为 …；处罚决定 …`` (a person's
+    preamble ``对…负有责任：`` and bracketed affiliation dropped), then the authority."""
     if not penalty:
         return ""
-    lines = []
+    lines: list[str] = []
     for record in penalty.get("records") or ():
-        parts = [f"当事人 {_cut(record.get('party'))}"]
-        if record.get("violation"):
-            parts.append(f"违法行为 {_cut(record['violation'])}")
+        parts = [f"当事人 {_cut(_party(record.get('party')))}"]
+        violation = _PREAMBLE.sub("", str(record.get("violation") or ""))
+        if violation:
+            parts.append(f"违法行为 {_cut(violation)}")
         if record.get("decision"):
             parts.append(f"处罚决定 {_cut(record['decision'])}")
-        lines.append("行政处罚：" + "；".join(parts))
+        line = "行政处罚：" + "；".join(parts)
+        if line not in lines:
+            lines.append(line)
     if penalty.get("authority"):
         lines.append(f"作出处罚决定机关：{_cut(penalty['authority'])}")
     return "\n".join(lines)

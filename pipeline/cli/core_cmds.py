@@ -21,6 +21,7 @@ from pipeline.cli.display import json_line, redact_url, safe, safe_lines
 from pipeline.config import Config
 from pipeline.digest import DeliveryReport, send_alerts, send_digest
 from pipeline.errors import StoreError
+from pipeline.fetch.rendered import unavailable
 from pipeline.jobs import fetch_cycle
 from pipeline.models import RunReport
 from pipeline.store import Store
@@ -154,6 +155,8 @@ def check_config(ctx: click.Context) -> None:
     click.echo(f"sources ({len(config.sources)}):")
     for src in config.sources:
         state = "" if src.enabled else " (disabled)"
+        if src.options.get("fetch") == "browser":
+            state += " (browser)"
         every = (
             f"{src.every_seconds // 60}m"
             if src.every_seconds % 60 == 0
@@ -161,8 +164,21 @@ def check_config(ctx: click.Context) -> None:
         )
         line = f"  {src.id:<28} {src.kind:<5} every {every:<6} {src.authority:<11}"
         click.echo(f"{line} {redact_url(src.url)}{state}")
+    _browser_line(config)
     rules = load_rules(s.rules)
     click.echo(f"rules {rules.version}: valid")
+
+
+def _browser_line(config: Config) -> None:
+    """Whether the sources with ``fetch = "browser"`` can run here, said plainly."""
+    ids = [src.id for src in config.sources if src.options.get("fetch") == "browser"]
+    if not ids:
+        return
+    missing = unavailable(config.settings)
+    if missing is None:
+        click.echo(f"browser mode ({', '.join(ids)}): Chromium and chromedriver found")
+    else:
+        click.echo(f"warning: browser mode ({', '.join(ids)}) cannot run here: {missing}")
 
 
 COMMANDS: list[click.Command] = [run, fetch, export_, check_config]

@@ -24,10 +24,7 @@ from urllib.parse import urlsplit
 from bs4 import Tag
 
 from pipeline.errors import FetchError
-from pipeline.extract import penalty_from_page
 from pipeline.fetch import attachlinks, charset, detect, redact
-from pipeline.fetch.attachments import Bounds, read_attachment_async
-from pipeline.fetch.attachments.kinds import content_type_kind, url_name
 from pipeline.fetch.html import extract, soup
 from pipeline.fetch.items import _AnyKeys
 from pipeline.fetch.jsonapi import load
@@ -113,7 +110,11 @@ def read_detail(fetched: Fetched, source: Source) -> DetailPage:
         detect.check_blocked(text, fetched.status, source.id)  # weak markers count now
         detect.check_shell(text, source.id)
         raise FetchError(source.id, f"detail selector {selector!r} found nothing")
-    penalty = penalty_from_page(text) if "<table" in text[: MAX_BODY_CHARS * 5].lower() else None
+    penalty = None
+    if "<table" in text[: MAX_BODY_CHARS * 5].lower():
+        from pipeline.extract import penalty_from_page  # loaded on the first table, not at start
+
+        penalty = penalty_from_page(text)
     links: list[AttachmentLink] = []
     if source.options.get("attachments"):
         scope = (
@@ -140,6 +141,8 @@ def body_text(fetched: Fetched, source: Source) -> str:
 
 
 def _not_read(link: AttachmentLink, reason: str, status: str = "failed") -> ItemAttachment:
+    from pipeline.fetch.attachments.kinds import url_name
+
     name, kind = url_name(link.url)
     return ItemAttachment(
         link.name or name or "attachment", link.url, kind or "unknown", 0, status, reason
@@ -223,6 +226,10 @@ class DetailFetcher:
         self, link: AttachmentLink, source: Source, bounds: FileBounds
     ) -> ItemAttachment:
         assert self.download is not None
+        # loaded with the first file, not when lendwatch starts (pypdf, python-docx)
+        from pipeline.fetch.attachments import Bounds, read_attachment_async
+        from pipeline.fetch.attachments.kinds import content_type_kind
+
         shown = redact.url(link.url)
         if not allowed_host(link.url, source):
             return _not_read(link, "not downloaded: not on the source's host (detail_hosts)")
