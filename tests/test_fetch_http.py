@@ -10,6 +10,8 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
+
 from pipeline.config import Settings
 from pipeline.fetch.http import (
     Conditional,
@@ -335,3 +337,29 @@ def test_a_body_sent_byte_by_byte_hits_the_overall_deadline(http_server: HTTPTes
     )
     assert len(http_server.hits("/trickle")) == 2  # transient: retried
     assert elapsed < 3.0  # about attempts x (timeout + backoff), not the whole trickle
+
+
+@pytest.mark.parametrize("meta", ['<meta charset="gb2312">', ""])
+def test_a_pboc_page_in_gb2312_labelled_iso_8859_1_reads_as_chinese(
+    http_server: HTTPTestServer, meta: str
+) -> None:
+    """Older PBOC pages are GB2312 while the server says ISO-8859-1 (or nothing usable): the weak
+    Latin-1 label loses to the page's own declaration, or, without one, to the bytes reading as
+    Chinese under GB18030 (charset.decode)."""
+    page = (FIXTURES / "pboc-tfs-regulation.html").read_text(encoding="utf-8")
+    page = page.replace(
+        '<meta http-equiv="Content-Type" content="text/html; charset=utf-8"/>', meta
+    )
+    body = page.encode("gb2312")
+    assert b"charset=utf-8" not in body
+    http_server.routes["/tiaofasi/144941/144953/index.html"] = Route(
+        body, content_type="text/html; charset=ISO-8859-1"
+    )
+    source = replace(
+        SOURCES["pboc-tfs-regulation"], url=http_server.url("/tiaofasi/144941/144953/index.html")
+    )
+    [res] = fetch_sources([source], {}, SETTINGS, policy=FAST)
+    golden = json.loads((FIXTURES / "pboc-tfs-regulation.golden.json").read_text("utf-8"))
+    assert res.status == "ok", res.reason
+    assert [i.title for i in res.items] == [g["title"] for g in golden["items"]]
+    assert res.items[0].title == "非银行支付机构监督管理条例(国务院令 第768号)"

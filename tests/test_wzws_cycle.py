@@ -183,3 +183,18 @@ def test_variants_are_blocked_naming_the_variant_without_an_answer(
             assert f"WZWS {variant}" in str(states[sid]["reason"])
         assert site.confirm_requests() == []
         assert len(site.requests) == len(SOURCES)  # not retried: no answer can help
+
+
+@pytest.mark.parametrize("per_host", [1, 2])
+def test_the_per_host_limit_holds_for_challenge_answers_too(tmp_path: Path, per_host: int) -> None:
+    """Two PBOC sources challenged at once: every request to the host, the challenge pages, the
+    answer, the redirects and the detail pages, stays within ``per_host`` at a time."""
+    with WzwsSite(dict(PAGES), delay=0.05) as site:
+        config = write_config(tmp_path, site)
+        text = config.read_text("utf-8").replace(
+            'data_dir = "data"', f'data_dir = "data"\nper_host = {per_host}'
+        )
+        config.write_text(text, "utf-8")
+        assert lendwatch(config, "fetch").returncode == 0
+        assert site.confirms_ok == 1
+        assert 1 <= site.max_inflight <= per_host

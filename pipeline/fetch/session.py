@@ -233,8 +233,8 @@ async def _browser(session: Session, source: Source) -> Fetched:
 
 def _solved(outcome: Outcome, host: str) -> str:
     return (
-        f"WZWS classic challenge solved over HTTP for {host} in {outcome.requests} requests"
-        " (challenge, answer, page); clearance cookie kept"
+        f"WZWS classic challenge answered over HTTP for {host}"
+        f" ({outcome.requests} requests: challenge, answer, page)"
     )
 
 

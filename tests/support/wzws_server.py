@@ -122,6 +122,9 @@ class WzwsSite:
     clearance_requests: int | None = None
     honour_clearance: bool = True  # False: a server that keeps challenging
     answer_salt: int = 0  # not 0: the gateway expects another answer (a changed algorithm)
+    delay: float = 0.0  # seconds each request takes, so that overlapping requests show
+    inflight: int = 0
+    max_inflight: int = 0
     js_solver: bool = False
     zw_verify: bool = False
     variant: tuple[int, bytes, dict[str, str]] | None = None
@@ -137,6 +140,7 @@ class WzwsSite:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
+        self._gauge = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -306,9 +310,18 @@ def _handler_for(site: WzwsSite) -> type[BaseHTTPRequestHandler]:
                 dict(self.headers.items()),
                 self.rfile.read(length) if length else b"",
             )
-            with site._lock:
-                site.requests.append(req)
-                status, headers, body = site.handle(req)
+            with site._gauge:
+                site.inflight += 1
+                site.max_inflight = max(site.max_inflight, site.inflight)
+            try:
+                if site.delay:
+                    time.sleep(site.delay)
+                with site._lock:
+                    site.requests.append(req)
+                    status, headers, body = site.handle(req)
+            finally:
+                with site._gauge:
+                    site.inflight -= 1
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
