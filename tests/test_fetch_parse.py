@@ -258,4 +258,5 @@ def test_yicai_vip_articles_get_the_vip_prefix() -> None:
     links = {i.extra["NewsID"]: i.url for i in items}
     assert links["102811234"] == "https://www.yicai.com/vip/news/102811234.html"  # AppID 0
     assert links["102812345"] == "https://www.yicai.com/news/102812345.html"  # AppID 1
-    assert links["102811500"] == "https://www.yicai.com/news/102811500.html"  # absolute url
+    # AppID 0 with an absolute url: kept as it is, never "/viphttps://…" (RSSHub's rule)
+    assert links["102811500"] == "https://www.yicai.com/news/102811500.html"

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipeline.db import iso, utcnow
+from pipeline.db import IDS, ids_param, iso, utcnow
 from pipeline.models import Item, ItemAttachment
 
 SCHEMA_PENALTIES = """
@@ -57,7 +57,7 @@ CREATE TABLE attachments (
     PRIMARY KEY (item_id, position)
 );
 """
-CHUNK = 500
+CHUNK = 500  # items enriched at a time while iterating (bounds memory, not variables)
 
 
 def _number(value: float | None) -> int | float | None:
@@ -114,35 +114,31 @@ def save(conn: sqlite3.Connection, items: Iterable[Item]) -> None:
             )
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), CHUNK):
-        yield list(ids[start : start + CHUNK])
-
-
 def penalties(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """``{item id: the export's penalty object}`` for the items that have one."""
     out: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        for row in db.query(f"SELECT * FROM penalties WHERE item_id IN ({marks})", chunk):
-            out[row["item_id"]] = {
-                "parties": json.loads(row["parties"]),
-                "amount_yuan": _number(row["amount_yuan"]),
-                "authority": row["authority"],
-                "decision_date": row["decision_date"],
-                "records": [],
-            }
-        sql = f"SELECT * FROM penalty_records WHERE item_id IN ({marks}) ORDER BY item_id, position"
-        for row in db.query(sql, chunk):
-            if row["item_id"] in out:
-                out[row["item_id"]]["records"].append(
-                    {
-                        "party": row["party"],
-                        "violation": row["violation"],
-                        "decision": row["decision"],
-                        "amount_yuan": _number(row["amount_yuan"]),
-                    }
-                )
+    if not ids:
+        return out
+    param = [ids_param(ids)]
+    for row in db.query(f"SELECT * FROM penalties WHERE item_id IN {IDS}", param):
+        out[row["item_id"]] = {
+            "parties": json.loads(row["parties"]),
+            "amount_yuan": _number(row["amount_yuan"]),
+            "authority": row["authority"],
+            "decision_date": row["decision_date"],
+            "records": [],
+        }
+    sql = f"SELECT * FROM penalty_records WHERE item_id IN {IDS} ORDER BY item_id, position"
+    for row in db.query(sql, param):
+        if row["item_id"] in out:
+            out[row["item_id"]]["records"].append(
+                {
+                    "party": row["party"],
+                    "violation": row["violation"],
+                    "decision": row["decision"],
+                    "amount_yuan": _number(row["amount_yuan"]),
+                }
+            )
     return out
 
 
@@ -151,25 +147,25 @@ def attachments(
 ) -> dict[str, tuple[ItemAttachment, ...]]:
     """``{item id: its attachments in order}``; ``text=False`` leaves the texts out."""
     out: dict[str, list[ItemAttachment]] = {}
+    if not ids:
+        return {}
     column = "text" if text else "'' AS text"
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        sql = (
-            f"SELECT item_id, name, url, kind, size, status, reason, {column} FROM attachments"
-            f" WHERE item_id IN ({marks}) ORDER BY item_id, position"
-        )
-        for row in db.query(sql, chunk):
-            out.setdefault(row["item_id"], []).append(
-                ItemAttachment(
-                    row["name"],
-                    row["url"],
-                    row["kind"],
-                    row["size"],
-                    row["status"],
-                    row["reason"],
-                    row["text"],
-                )
+    sql = (
+        f"SELECT item_id, name, url, kind, size, status, reason, {column} FROM attachments"
+        f" WHERE item_id IN {IDS} ORDER BY item_id, position"
+    )
+    for row in db.query(sql, [ids_param(ids)]):
+        out.setdefault(row["item_id"], []).append(
+            ItemAttachment(
+                row["name"],
+                row["url"],
+                row["kind"],
+                row["size"],
+                row["status"],
+                row["reason"],
+                row["text"],
             )
+        )
     return {k: tuple(v) for k, v in out.items()}
 
 
