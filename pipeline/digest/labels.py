@@ -99,7 +99,7 @@ _EN = {
     "also": "Also reported by",
     "topics": "Topics",
     "link": "Link",
-    "attachments": "Attachments",
+    "attachments": "Attachment",
     "attachment_unread": "text not read",
     "penalty": "Penalty",
     "penalty_parties": "{first} and {more} others",

@@ -193,7 +193,7 @@ class Viewer:
             when=self.time(lead.published or lead.first_seen),
             when_label=self.t["published" if lead.published else "first_seen"],
             doc_numbers=tuple(d for d in docs.values() if d),
-            snippet=snippet(lead),
+            snippet=() if _quotes_penalty(lead) else snippet(lead),
             reason=self.reason(lead),
             topics=tuple(self.topic(t) for t in story_topics(story)),
             also=tuple(also.values()),
@@ -341,6 +341,12 @@ def matched_terms(item: StoredItem) -> list[str]:
         return []
     found = (_matched_text(item, m) for m in verdict.matches if _family(m) not in NOT_RULE_KINDS)
     return list(dict.fromkeys(t for t in found if t.strip()))
+
+
+def _quotes_penalty(item: StoredItem) -> bool:
+    """The classifier's snippet quotes the penalty records (they joined the summary it read):
+    the entry's penalty line says it better."""
+    return bool(item.penalty) and "当事人 " in (item.verdict.snippet if item.verdict else "")
 
 
 def adds_to(text: str, title: str) -> bool:
