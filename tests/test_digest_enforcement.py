@@ -33,7 +33,7 @@ MIDNIGHT = NOW - CST
 
 
 def fine() -> Item:
-    """The NFRA horizontal 信息公示表 (anonymised consumer-finance company) as the cycle stores it."""
+    """The NFRA horizontal 信息公示表 (anonymised consumer-finance company), as stored."""
     data = json.loads((PENALTY / "nfra-penalty-detail-horizontal.json").read_text("utf-8"))
     found = penalty_from_page(data["data"]["docClob"])
     assert found is not None
