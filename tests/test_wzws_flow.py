@@ -434,3 +434,45 @@ def test_a_request_waiting_on_another_solve_reuses_its_clearance() -> None:
         assert a_out.requests == 2  # challenged, then the retry with B's clearance
         assert a_out.response.content == PBOC
         assert (len(site.confirm_requests()), site.confirms_ok) == (1, 1)
+
+
+def test_a_challenge_answered_before_another_solve_finished_is_not_solved_twice() -> None:
+    """Request B is challenged, but its answer reaches the solver only after request A has
+    solved for the host: B's challenge is stale (it was sent without A's clearance), so B
+    retries with the clearance instead of answering a second time."""
+    with WzwsSite({LIST: PBOC, "/other.html": PBOC}) as site:
+
+        async def go() -> list[Outcome]:
+            solved, challenged = asyncio.Event(), asyncio.Event()
+            async with httpx.AsyncClient(cookies=cookieless_jar()) as client:
+                plain = httpx_sender(client)
+                held = False
+
+                async def send(request: HttpRequest) -> HttpResponse:
+                    nonlocal held
+                    if "/WZWSRE" in request.url:
+                        await challenged.wait()  # A answers only once B has been challenged
+                        response = await plain(request)
+                        solved.set()
+                        return response
+                    response = await plain(request)
+                    if request.url.endswith("/other.html") and not held:
+                        held = True  # B's challenge: hand it over after A has solved
+                        challenged.set()
+                        await solved.wait()
+                    return response
+
+                solver = ChallengeSolver(send, CookieJar())
+                first = asyncio.create_task(
+                    solver.fetch(HttpRequest("GET", site.url(LIST), HEADERS))
+                )
+                await asyncio.sleep(0)
+                second = asyncio.create_task(
+                    solver.fetch(HttpRequest("GET", site.url("/other.html"), HEADERS))
+                )
+                return [await first, await second]
+
+        outcomes = asyncio.run(go())
+        assert [o.status for o in outcomes] == ["solved", "passed"]
+        assert all(o.response.content == PBOC for o in outcomes)
+        assert (site.confirms_ok, site.confirms_bad) == (1, 0)

@@ -114,6 +114,10 @@ class ChallengeSolver:
         self.jar = jar
         self.max_redirects = max_redirects
         self._locks: dict[str, asyncio.Lock] = {}
+        # Solves completed per host. A request compares the count from before it was sent
+        # with the count once it holds the lock: a solve in between means its challenge is
+        # stale (it was sent without the new clearance), so it retries before solving.
+        self._solves: dict[str, int] = {}
 
     async def _follow(
         self, request: HttpRequest, send: Send | None = None
@@ -154,8 +158,8 @@ class ChallengeSolver:
         request that knows its source's limits and redirect policy); the cookie jar and the
         per-host solve lock stay shared."""
         host = host_of(request.url)
+        seen = self._solves.get(host, 0)
         response, sent = await self._follow(request, send)
-        seen = self.jar.generation(host)
         found = wzws.recognise(response.status, response.content, response.header_map())
         if found is None:
             return Outcome("passed", response, requests=sent)
@@ -163,9 +167,9 @@ class ChallengeSolver:
             log.info("%s: %s", host, found.reason)
             return Outcome("blocked", response, found.reason, found.variant, sent)
         async with self._lock(host):
-            if self.jar.generation(host) != seen:
-                # Another request of this host changed its cookies (solved) meanwhile: try
-                # them before solving; this is not a solve attempt.
+            if self._solves.get(host, 0) != seen:
+                # Another request of this host solved since this one was sent: try its
+                # clearance before solving; this is not a solve attempt.
                 response, more = await self._follow(request, send)
                 sent += more
                 found = wzws.recognise(response.status, response.content, response.header_map())
@@ -180,12 +184,13 @@ class ChallengeSolver:
                 ),
                 send,
             )
-        sent += more
-        again = wzws.recognise(response.status, response.content, response.header_map())
-        if isinstance(again, wzws.Classic):
-            reason = "WZWS challenge served again after one solve (answer refused or not kept)"
-            log.warning("%s: %s", host, reason)
-            return Outcome("blocked", response, reason, "classic", sent)
+            sent += more
+            again = wzws.recognise(response.status, response.content, response.header_map())
+            if isinstance(again, wzws.Classic):
+                reason = "WZWS challenge served again after one solve (answer refused or not kept)"
+                log.warning("%s: %s", host, reason)
+                return Outcome("blocked", response, reason, "classic", sent)
+            self._solves[host] = self._solves.get(host, 0) + 1
         return self._settle(again, response, sent, "solved")
 
     @staticmethod
