@@ -7,13 +7,13 @@ flagged, or flagged ``high``, is reported: none should be ``high``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.classify import Classifier
 from pipeline.classify.rules import AUTHORITY_KINDS
+from pipeline.jsonline import read_record
 from pipeline.models import Verdict
 
 
@@ -111,14 +111,7 @@ def source_hints(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 def parse_labelled(text: str) -> dict[str, Any]:
     """One labelled line -> its record; raises ValueError naming what is wrong."""
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON: {e.msg} at column {e.colno}") from e
-    if not isinstance(record, dict):
-        raise ValueError("expected a JSON object")
-    if not isinstance(record.get("title"), str):
-        raise ValueError("'title' must be a string")
+    record = read_record(text, need_id=False)
     if record.get("label") not in (0, 1, 2) or isinstance(record.get("label"), bool):
         raise ValueError(f"'label' must be 0, 1 or 2, got {record.get('label')!r}")
     if not isinstance(record.get("summary", ""), str):

@@ -19,6 +19,7 @@ from pipeline.cli.common import EXIT_FAILURE, database, fail, load, load_rules
 from pipeline.cli.display import json_line, safe
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError
+from pipeline.jsonline import read_record
 from pipeline.models import Source, Verdict
 
 RULES_OPTION = click.option(
@@ -56,16 +57,7 @@ class _Input:
 
 
 def _parse_input(raw: str, sources: Mapping[str, Source] | None) -> _Input:
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON: {e.msg} at column {e.colno}") from e
-    if not isinstance(record, dict):
-        raise ValueError("expected a JSON object")
-    if "id" not in record:
-        raise ValueError("missing 'id'")
-    if not isinstance(record.get("title"), str):
-        raise ValueError("'title' must be a string")
+    record = read_record(raw)
     for key in ("summary", "body", "source", "authority"):
         if record.get(key) is not None and not isinstance(record[key], str):
             raise ValueError(f"{key!r} must be a string")

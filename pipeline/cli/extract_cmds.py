@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pipeline.jsonline import read_record
+
 if TYPE_CHECKING:
     from pipeline.extract.score import ScoreReport
 
@@ -22,16 +24,7 @@ def _parse_line(raw: str) -> tuple[Any, str, str, Any, tuple[str, ...]]:
     """(id, title, body, published date or None, attachments); ValueError names the problem."""
     from pipeline.extract import parse_published
 
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON: {e.msg} at column {e.colno}") from e
-    if not isinstance(record, dict):
-        raise ValueError("expected a JSON object")
-    if "id" not in record:
-        raise ValueError("missing 'id'")
-    if not isinstance(record.get("title"), str):
-        raise ValueError("'title' must be a string")
+    record = read_record(raw)
     if record.get("body") is not None and not isinstance(record["body"], str):
         raise ValueError("'body' must be a string or null")
     published = record.get("published")
