@@ -59,6 +59,11 @@ class Settings:
         return self.data_dir / "outbox"
 
     @property
+    def cache_dir(self) -> Path:
+        """Compiled rules (``pipeline.classify.cache``); safe to delete at any time."""
+        return self.data_dir / "cache"
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from pipeline import digest
 from pipeline.classify import Classifier
@@ -26,79 +25,32 @@ from pipeline.db import utcnow
 from pipeline.errors import ConfigError, DeliveryError, StoreError
 from pipeline.models import RunReport, Source, SourceReport, SourceResult
 from pipeline.run import run_cycle
+from pipeline.slots import (  # re-exported: the daemon's helpers, importable from here too
+    MAX_JITTER,
+    digest_time,
+    fetch_job_id,
+    group_by_interval,
+    jitter_for,
+    last_digest,
+    latest_slot,
+    missed_digest,
+    next_slot,
+)
 from pipeline.store import DIGEST_LAST_SLOT, PRUNE_LAST, Store
 
+__all__ = [
+    "MAX_JITTER",
+    "digest_time",
+    "fetch_job_id",
+    "group_by_interval",
+    "jitter_for",
+    "last_digest",
+    "latest_slot",
+    "missed_digest",
+    "next_slot",
+]
+
 log = logging.getLogger(__name__)
-
-MAX_JITTER = 120.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure helpers
-
-
-def jitter_for(every_seconds: int) -> float:
-    """A tenth of the interval, at most two minutes: spreads load without drifting much."""
-    return min(every_seconds / 10, MAX_JITTER)
-
-
-def group_by_interval(sources: Sequence[Source]) -> dict[int, tuple[Source, ...]]:
-    groups: dict[int, list[Source]] = {}
-    for source in sources:
-        if source.enabled:
-            groups.setdefault(source.every_seconds, []).append(source)
-    return {every: tuple(group) for every, group in sorted(groups.items())}
-
-
-def fetch_job_id(every_seconds: int) -> str:
-    return f"fetch-{every_seconds}s"
-
-
-def digest_time(at: str) -> time:
-    hour, minute = at.split(":")
-    return time(int(hour), int(minute))
-
-
-def latest_slot(at: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """The most recent scheduled digest time at or before ``now`` (UTC)."""
-    local = now.astimezone(tz)
-    slot = datetime.combine(local.date(), digest_time(at), tzinfo=tz)
-    if slot > local:
-        slot = datetime.combine(local.date() - timedelta(days=1), digest_time(at), tzinfo=tz)
-    return slot.astimezone(UTC)
-
-
-def next_slot(at: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """The next scheduled digest time strictly after ``now`` (UTC)."""
-    local = now.astimezone(tz)
-    slot = datetime.combine(local.date(), digest_time(at), tzinfo=tz)
-    if slot <= local:
-        slot = datetime.combine(local.date() + timedelta(days=1), digest_time(at), tzinfo=tz)
-    return slot.astimezone(UTC)
-
-
-def last_digest(store: Store) -> datetime | None:
-    """When a digest was last produced: the daemon's record, or the newest digest delivery.
-
-    Creation time, not send time: a stale digest delivered late by a retry must not count as
-    today's digest.
-    """
-    times = [store.get_time(DIGEST_LAST_SLOT), store.last_digest_created()]
-    known = [t for t in times if t is not None]
-    return max(known) if known else None
-
-
-def missed_digest(store: Store, config: Config, now: datetime) -> datetime | None:
-    """The digest slot missed while the daemon was down, if any.
-
-    With no digest on record at all (a fresh install) nothing counts as missed: the first digest
-    goes out at its regular time.
-    """
-    last = last_digest(store)
-    slot = latest_slot(config.digest.at, config.settings.tz, now)
-    if last is None or last >= slot:
-        return None
-    return slot
 
 
 # ---------------------------------------------------------------------------------------------

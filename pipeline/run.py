@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 def load_classifier(config: Config) -> Classifier:
     """The configured rules, recompiled only when the file changed (see ``cached_classifier``)."""
-    return cached_classifier(config.settings.rules)
+    return cached_classifier(config.settings.rules, config.settings.cache_dir)
 
 
 def run_cycle(

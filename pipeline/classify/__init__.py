@@ -24,6 +24,7 @@ import logging
 import threading
 from pathlib import Path
 
+from pipeline.classify import cache
 from pipeline.classify.authority import Registry
 from pipeline.classify.docnum import find_doc_numbers
 from pipeline.classify.engine import Engine
@@ -60,9 +61,14 @@ class Classifier:
         )
 
     @classmethod
-    def from_file(cls, path: Path) -> Classifier:
-        """Load, validate and compile a rules file. Raises ConfigError listing every problem."""
-        return cls(load_rules(path))
+    def from_file(cls, path: Path, cache_dir: Path | None = None) -> Classifier:
+        """Load, validate and compile a rules file. Raises ConfigError listing every problem.
+
+        With ``cache_dir`` the compiled rules are taken from the cache there when the file did
+        not change (and written there when they were compiled): see ``pipeline.classify.cache``.
+        """
+        path = Path(path)
+        return _compiled(path, read_rules(path), cache_dir)
 
     def classify(
         self,
@@ -114,13 +120,25 @@ _cache: dict[Path, tuple[str, Classifier]] = {}
 _cache_lock = threading.Lock()
 
 
-def cached_classifier(path: Path) -> Classifier:
+def _compiled(path: Path, text: str, cache_dir: Path | None) -> Classifier:
+    """The classifier of ``text``: from the on-disk cache, else compiled (and cached)."""
+    if cache_dir is not None:
+        found = cache.load(cache_dir, path, text)
+        if found is not None:
+            return found
+    classifier = Classifier(parse_rules(text, path))
+    if cache_dir is not None:
+        cache.save(cache_dir, path, text, classifier)
+    return classifier
+
+
+def cached_classifier(path: Path, cache_dir: Path | None = None) -> Classifier:
     """The compiled rules of ``path``, compiled again only when the file's content changed.
 
     The daemon calls this every cycle, so an edit to rules.toml takes effect at the next cycle
     without a restart, and an unchanged file costs a read and a hash instead of a compile. A
     broken file raises ConfigError every time, as ``Classifier.from_file`` does: the last good
-    rules are never used silently."""
+    rules are never used silently. ``cache_dir``: as for ``Classifier.from_file``."""
     text = read_rules(path)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     key = path.resolve()
@@ -128,7 +146,7 @@ def cached_classifier(path: Path) -> Classifier:
         hit = _cache.get(key)
         if hit is not None and hit[0] == digest:
             return hit[1]
-    classifier = Classifier(parse_rules(text, path))
+    classifier = _compiled(path, text, cache_dir)
     with _cache_lock:
         _cache[key] = (digest, classifier)
     logger.info("rules %s loaded from %s", classifier.version, path)

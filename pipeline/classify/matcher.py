@@ -98,6 +98,14 @@ def _check_edges(
     return out
 
 
+def _automaton(patterns: Sequence[str]) -> ahocorasick_rs.AhoCorasick:
+    return ahocorasick_rs.AhoCorasick(
+        list(patterns),
+        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+        implementation=ahocorasick_rs.Implementation.ContiguousNFA,
+    )
+
+
 class Matcher:
     """Maps folded patterns to the vocabularies (and canonical terms) that own them."""
 
@@ -150,14 +158,21 @@ class Matcher:
         # patterns: most items need neither edge checks nor masks, and skip them whole.
         self._edged = frozenset(i for i, e in enumerate(self.edges) if e)
         self._special = frozenset(i for i, sp in enumerate(self.special) if sp)
-        self.automaton = ahocorasick_rs.AhoCorasick(
-            list(self.patterns),
-            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-            implementation=ahocorasick_rs.Implementation.ContiguousNFA,
-        )
+        self.automaton = _automaton(self.patterns)
 
     def __len__(self) -> int:
         return len(self.patterns)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Everything but the automaton (a Rust object that does not pickle): see
+        ``pipeline.classify.cache``."""
+        state = dict(self.__dict__)
+        del state["automaton"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.automaton = _automaton(self.patterns)
 
     def scan(self, texts: Sequence[str], wanted: frozenset[int] | None = None) -> HitIndex | None:
         """All hits of the fields (title, summary, body), masks and topic containment applied;

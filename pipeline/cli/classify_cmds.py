@@ -35,7 +35,7 @@ def _setup(ctx: click.Context, rules_path: Path | None) -> tuple[Classifier, Con
     """The classifier, and the configuration when there is one (needed without --rules)."""
     if rules_path is None:
         loaded = load(ctx)
-        return load_rules(loaded.settings.rules), loaded
+        return load_rules(loaded.settings.rules, loaded.settings.cache_dir), loaded
     config_path = Path(ctx.obj["config_path"])
     config: Config | None = None
     if config_path.exists():
@@ -241,7 +241,7 @@ def _print_verdict(v: Verdict) -> None:
 def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: bool) -> None:
     """Show why a stored item was or was not flagged (ITEM_ID or a unique prefix)."""
     config = load(ctx)
-    classifier = load_rules(rules_path or config.settings.rules)
+    classifier = load_rules(rules_path or config.settings.rules, config.settings.cache_dir)
     with database(config) as store:
         item = store.get_item(item_id)
     if item is None:
@@ -308,7 +308,7 @@ def reclassify(
 ) -> None:
     """Re-run the current rules over stored items; store the verdicts and report changes."""
     config = load(ctx)
-    classifier = load_rules(rules_path or config.settings.rules)
+    classifier = load_rules(rules_path or config.settings.rules, config.settings.cache_dir)
     with database(config) as store:
         since_utc = since.replace(tzinfo=UTC) if since is not None else None
         items = list(store.iter_items(flagged_only=flagged_only, since=since_utc))

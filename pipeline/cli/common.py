@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from pipeline.classify import Classifier
 from pipeline.cli.display import safe
 from pipeline.config import Config, load_config
-from pipeline.digest import DeliveryReport
 from pipeline.errors import ConfigError, DeliveryError, LockError, StoreError
 from pipeline.lock import DataDirLock
 from pipeline.logs import attach_file_log
-from pipeline.store import Store
+
+if TYPE_CHECKING:  # imported where used: each command pays only for what it needs
+    from pipeline.classify import Classifier
+    from pipeline.digest import DeliveryReport
+    from pipeline.store import Store
 
 EXIT_FAILURE = 1  # e.g. a delivery failed; nothing is lost, the next run retries
 EXIT_CONFIG = 2
@@ -62,10 +64,13 @@ def exclusive(config: Config) -> Iterator[None]:
         lock.release()
 
 
-def load_rules(path: Path) -> Classifier:
-    """Load the classifier rules; on error print every problem and exit 2."""
+def load_rules(path: Path, cache_dir: Path | None = None) -> Classifier:
+    """Load the classifier rules (through the compiled-rules cache in ``cache_dir``, when
+    given); on error print every problem and exit 2."""
+    from pipeline.classify import Classifier
+
     try:
-        return Classifier.from_file(path)
+        return Classifier.from_file(path, cache_dir)
     except ConfigError as e:
         click.echo("lendwatch: invalid rules:", err=True)
         for problem in e.problems:
@@ -100,6 +105,8 @@ def report_failures(report: DeliveryReport) -> None:
 
 def database(config: Config) -> Store:
     """Open the store (migrating it); exit 3 when it cannot be used."""
+    from pipeline.store import Store
+
     try:
         return Store.open(config.settings.db_path)
     except StoreError as e:

@@ -1,9 +1,9 @@
-"""The cycle commands: run, fetch, export, check-config."""
+"""The cycle commands: run, fetch, export (check-config is in ``config_cmds``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,20 +17,25 @@ from pipeline.cli.common import (
     load_rules,
     report_failures,
 )
-from pipeline.cli.display import json_line, redact_url, safe, safe_lines
+from pipeline.cli.display import json_line, safe, safe_lines
 from pipeline.config import Config
-from pipeline.digest import DeliveryReport, send_alerts, send_digest
 from pipeline.errors import StoreError
-from pipeline.fetch.rendered import unavailable
-from pipeline.jobs import fetch_cycle
 from pipeline.models import RunReport
-from pipeline.store import Store
+
+if TYPE_CHECKING:  # the fetcher and the digest are imported by run and fetch only, not export
+    from pipeline.digest import DeliveryReport
+    from pipeline.store import Store
 
 
 def _cycle(config: Config, *, alerts: bool) -> tuple[RunReport, DeliveryReport | None]:
     """One fetch cycle (and the immediate alerts); a source's failure, whatever it raised, is
     reported against that source (``fetch_cycle``) and the rest goes on."""
-    classifier = load_rules(config.settings.rules)  # before any fetch: broken rules exit 2
+    from pipeline.digest import send_alerts
+    from pipeline.jobs import fetch_cycle
+
+    classifier = load_rules(
+        config.settings.rules, config.settings.cache_dir
+    )  # before any fetch: broken rules exit 2
     store = database(config)
     delivered: DeliveryReport | None = None
     try:
@@ -94,6 +99,8 @@ def run(ctx: click.Context) -> None:
 
 
 def _run(config: Config) -> None:
+    from pipeline.digest import send_alerts, send_digest
+
     report, _ = _cycle(config, alerts=False)
     click.echo(_summary(report))
 
@@ -126,59 +133,4 @@ def export_(ctx: click.Context, flagged: bool, since: datetime | None) -> None:
             click.echo(json_line(item.to_export()))
 
 
-@click.command("check-config")
-@click.pass_context
-def check_config(ctx: click.Context) -> None:
-    """Validate the configuration and print the resolved settings."""
-    config = load(ctx)
-    s = config.settings
-    resolved: dict[str, Any] = {
-        "config": str(config.path.resolve()),
-        "data_dir": str(s.data_dir),
-        "database": str(s.db_path),
-        "outbox": str(s.outbox_dir),
-        "rules": str(s.rules),
-        "timezone": s.timezone,
-        "digest_at": config.digest.at,
-        "digest_language": config.digest.language,
-        "alerts_min_severity": config.alerts.min_severity,
-        "email": (
-            safe(f"{config.email.security}://{config.email.host}:{config.email.port} -> ")
-            + ", ".join(safe(r.address) for r in config.email.recipients)
-            if config.email
-            else f"none (digests written to {s.outbox_dir})"
-        ),
-    }
-    width = max(len(k) for k in resolved)
-    for key, value in resolved.items():
-        click.echo(f"{key:<{width}}  {value}")
-    click.echo(f"sources ({len(config.sources)}):")
-    for src in config.sources:
-        state = "" if src.enabled else " (disabled)"
-        if src.options.get("fetch") == "browser":
-            state += " (browser)"
-        every = (
-            f"{src.every_seconds // 60}m"
-            if src.every_seconds % 60 == 0
-            else f"{src.every_seconds}s"
-        )
-        line = f"  {src.id:<28} {src.kind:<5} every {every:<6} {src.authority:<11}"
-        click.echo(f"{line} {redact_url(src.url)}{state}")
-    _browser_line(config)
-    rules = load_rules(s.rules)
-    click.echo(f"rules {rules.version}: valid")
-
-
-def _browser_line(config: Config) -> None:
-    """Whether the sources with ``fetch = "browser"`` can run here, said plainly."""
-    ids = [src.id for src in config.sources if src.options.get("fetch") == "browser"]
-    if not ids:
-        return
-    missing = unavailable(config.settings)
-    if missing is None:
-        click.echo(f"browser mode ({', '.join(ids)}): Chromium and chromedriver found")
-    else:
-        click.echo(f"warning: browser mode ({', '.join(ids)}) cannot run here: {missing}")
-
-
-COMMANDS: list[click.Command] = [run, fetch, export_, check_config]
+COMMANDS: list[click.Command] = [run, fetch, export_]

@@ -1,15 +1,11 @@
-"""Operating commands: daemon, status, backup, search, prune."""
+"""Operating commands: status, backup, search, prune (the daemon is in ``daemon_cmds``)."""
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import sys
-import threading
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,63 +15,18 @@ from pipeline.cli.common import (
     EXIT_CONFIG,
     EXIT_STORE,
     database,
-    exclusive,
     fail,
     load,
-    load_rules,
 )
 from pipeline.cli.display import json_line, safe
 from pipeline.config import Config
 from pipeline.db import utcnow
 from pipeline.errors import StoreError
-from pipeline.jobs import fetch_job_id, last_digest, next_slot
 from pipeline.lock import DataDirLock
-from pipeline.schedule import SHUTDOWN_GRACE, Daemon
+from pipeline.slots import fetch_job_id, last_digest, next_slot
 from pipeline.store import DAEMON_STARTED, NEXT_RUN_PREFIX, PRUNE_LAST, Store, StoredItem
 
 log = logging.getLogger(__name__)
-
-
-@click.command()
-@click.option(
-    "--grace",
-    type=click.FloatRange(min=0),
-    default=SHUTDOWN_GRACE,
-    show_default=True,
-    help="Seconds a running job may take to finish after SIGTERM/SIGINT.",
-)
-@click.pass_context
-def daemon(ctx: click.Context, grace: float) -> None:
-    """Run the scheduler: every source on its `every`, the digest daily at [digest] at.
-
-    Fetches every source at start and sends a digest missed while it was down. Stops cleanly on
-    SIGTERM or SIGINT (exit 0). Exit status: 2 configuration error, 3 database unusable,
-    4 another daemon holds the data directory.
-    """
-    config = load(ctx)
-    load_rules(config.settings.rules)  # refuse to start on broken rules
-    with exclusive(config):
-        clean = _serve(config, grace)
-    if not clean:  # a job thread is stuck in I/O: do not wait for it at interpreter exit
-        logging.shutdown()
-        os._exit(0)
-
-
-def _serve(config: Config, grace: float) -> bool:
-    """Run the scheduler until a signal; False when a job was still stuck at the end."""
-    database(config).close()  # migrate once, up front; exit 3 if unusable
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        return Daemon(config, grace=grace).run(stop)
-    except StoreError as e:
-        fail(str(e), EXIT_STORE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,4 +285,4 @@ def search_(ctx: click.Context, query: str, limit: int, as_json: bool) -> None:
         click.echo(f"{len(hits)} result{'s' if len(hits) != 1 else ''}", err=True)
 
 
-COMMANDS: list[click.Command] = [daemon, status, backup_, search_, prune]
+COMMANDS: list[click.Command] = [status, backup_, search_, prune]

@@ -16,13 +16,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
-
-from bs4 import Tag
 
 from pipeline.fetch import urls
 from pipeline.fetch.jsonpath import lookup
 from pipeline.models import AttachmentLink
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 MAX_LINKS = 10
 DOCUMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|et|ofd|rtf|zip|rar|txt)$", re.I)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
-
-from bs4 import BeautifulSoup, Tag
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import LayoutChangedError
 from pipeline.fetch.builder import Builder
@@ -24,6 +22,9 @@ from pipeline.fetch.items import split_attr as split_attr
 from pipeline.fetch.jsonapi import load
 from pipeline.fetch.jsonpath import MISSING, lookup
 from pipeline.fetch.kind import Document, Kind, Option, Page
+
+if TYPE_CHECKING:  # bs4 is imported when a page is parsed, not by every command
+    from bs4 import BeautifulSoup, Tag
 
 _AS_TITLE = "CSS selector inside the row, as for `title`"
 OPTIONS: Mapping[str, Option] = MappingProxyType(
@@ -73,6 +74,8 @@ def extract(el: Tag, selector: str | None) -> str | None:
 
 
 def soup(text: str) -> BeautifulSoup:
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(text, "lxml")
 
 
@@ -91,6 +94,8 @@ def _markup(doc: Document) -> str:
 def parse(doc: Document) -> Page:
     opts = doc.source.options
     text = _markup(doc)
+    from bs4 import Tag
+
     tree = soup(text)
     base_el = tree.find("base", href=True)
     base = doc.fetched.url

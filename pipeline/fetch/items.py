@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-import soupsieve
-
 from pipeline.fetch.datewords import CST_CHOICES
 from pipeline.fetch.kind import Option
 
@@ -98,6 +96,8 @@ def selector_problems(key: str, value: object) -> list[str]:
     css, _attr = split_attr(value)
     if css in ("", "."):
         return []  # the item element itself
+    import soupsieve  # only a config with selectors pays for its import
+
     try:
         soupsieve.compile(css)
     except Exception as e:  # soupsieve raises SelectorSyntaxError and friends

@@ -32,8 +32,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import feedparser
-
 from pipeline.errors import LayoutChangedError
 from pipeline.fetch import doctype
 from pipeline.fetch.builder import Builder
@@ -81,6 +79,8 @@ def read_feed(doc: Document) -> Any:
     """feedparser's result for the document, DOCTYPE stripped (see the module docstring)."""
     text = doctype.strip(_XML_DECL.sub("", doc.text, count=1), doc.source.id)
     data = b'<?xml version="1.0" encoding="utf-8"?>\n' + text.encode("utf-8", "replace")
+    import feedparser  # here, not at the top: commands that never parse a feed skip its import
+
     # a stream, not bytes or str: feedparser would open a str that looks like a URL or a path
     return feedparser.parse(
         io.BytesIO(data),
