@@ -124,8 +124,10 @@ def _compiled(path: Path, text: str, cache_dir: Path | None) -> Classifier:
     """The classifier of ``text``: from the on-disk cache, else compiled (and cached)."""
     if cache_dir is not None:
         found = cache.load(cache_dir, path, text)
-        if found is not None:
+        if isinstance(found, Classifier):
             return found
+        if found is not None:
+            logger.warning("rules cache in %s holds no classifier; compiling the rules", cache_dir)
     classifier = Classifier(parse_rules(text, path))
     if cache_dir is not None:
         cache.save(cache_dir, path, text, classifier)

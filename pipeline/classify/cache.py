@@ -35,12 +35,9 @@ import sys
 import tempfile
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline import __version__
-
-if TYPE_CHECKING:
-    from pipeline.classify import Classifier
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +79,11 @@ def cache_file(cache_dir: Path, path: Path) -> Path:
     return cache_dir / f"rules-{name}.pickle"
 
 
-def load(cache_dir: Path, path: Path, text: str) -> Classifier | None:
-    """The cached classifier of ``text``, or None on a miss (absent, stale, corrupt)."""
+def load(cache_dir: Path, path: Path, text: str) -> object | None:
+    """The cached compiled rules of ``text``, or None on a miss (absent, stale, corrupt).
+
+    The caller checks the type of what it gets (``pipeline.classify`` wants a ``Classifier``);
+    this module does not import the classifier, which imports it."""
     file = cache_file(cache_dir, path)
     try:
         data = file.read_bytes()
@@ -97,16 +97,11 @@ def load(cache_dir: Path, path: Path, text: str) -> Classifier | None:
         logger.info("rules cache %s %s; compiling the rules", file, why)
         return None
     try:
-        loaded = _Unpickler(io.BytesIO(data[_HEADER:])).load()
+        loaded: object = _Unpickler(io.BytesIO(data[_HEADER:])).load()
     except Exception as e:  # a checksum collision or a class renamed without FORMAT raised
         logger.warning("rules cache %s cannot be loaded (%s); compiling the rules", file, e)
         return None
-    from pipeline.classify import Classifier
-
-    if not isinstance(loaded, Classifier):
-        logger.warning("rules cache %s holds no classifier; compiling the rules", file)
-        return None
-    logger.debug("rules %s from cache %s", loaded.version, file)
+    logger.debug("rules loaded from cache %s", file)
     return loaded
 
 
@@ -121,7 +116,7 @@ def _check(data: bytes, key: str) -> str:
     return ""
 
 
-def save(cache_dir: Path, path: Path, text: str, classifier: Classifier) -> bool:
+def save(cache_dir: Path, path: Path, text: str, classifier: object) -> bool:
     """Write the cache atomically; False (logged) when it cannot be written."""
     buffer = io.BytesIO()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,8 +19,10 @@ from pipeline.cli.common import (
 )
 from pipeline.cli.display import safe, safe_lines
 from pipeline.config import Config
-from pipeline.digest import DeliveryReport, retry_pending, send_digest
 from pipeline.errors import StoreError
+
+if TYPE_CHECKING:  # the digest (jinja2, numpy) is imported when something is sent
+    from pipeline.digest import DeliveryReport
 
 
 @click.command()
@@ -40,6 +43,8 @@ def digest(ctx: click.Context, dry_run: bool, preview: bool) -> None:
     2 configuration error; 3 database error; 4 another lendwatch process (the daemon) holds the
     data directory.
     """
+    from pipeline.digest import send_digest
+
     config = load(ctx)
     dry = dry_run or preview
     with ExitStack() as stack:
@@ -73,6 +78,8 @@ def _list_deliveries(config: Config, retry: bool, limit: int) -> None:
     report: DeliveryReport | None = None
     try:
         if retry:
+            from pipeline.digest import retry_pending
+
             report = retry_pending(store, config)
             click.echo(safe_lines(report.summary()))
         records = store.list_deliveries(limit=limit)
