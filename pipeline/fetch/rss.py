@@ -26,6 +26,7 @@ What lendwatch takes from an entry, and where it deliberately differs from feedp
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import re
@@ -52,6 +53,7 @@ _DEPTH = 8
 _BASE = _BASE_ROOT + "/" + "".join(f"~{n}/" for n in range(_DEPTH))
 _HEADERS = {"content-type": "application/xml; charset=utf-8", "content-location": _BASE}
 # Values some CMSs put in <guid> for every entry: not an identity.
+_MEMO = 4096  # URL pairs feedparser resolved, remembered (see _feedparser)
 _PLACEHOLDER_GUIDS = frozenset({"0", "-1", "-", "null", "none", "nil", "undefined", "n/a", "guid"})
 
 
@@ -75,14 +77,33 @@ def trustworthy_guid(guid: str) -> bool:
     return bool(value) and value.lower() not in _PLACEHOLDER_GUIDS
 
 
+def _feedparser() -> Any:
+    """feedparser, imported on first use (commands that never parse a feed skip it), with its
+    per-element URL resolution memoised.
+
+    feedparser tracks ``xml:base`` on every element: each start tag joins the current base with
+    itself (``make_safe_absolute_uri``, ``_urljoin``), which was a fifth of the parse time of a
+    30-entry feed (benchmarks/bench_stages.py). Both are pure functions of their string
+    arguments, so a bounded memo in front of them (in ``feedparser.mixin``, the module that
+    calls them per element) changes no result; ``tests/test_fetch_parse.py`` compares."""
+    import feedparser
+    import feedparser.mixin as mixin
+
+    if not getattr(mixin, "_lendwatch_memo", False):
+        mixin._urljoin = functools.lru_cache(maxsize=_MEMO)(mixin._urljoin)
+        mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=_MEMO)(
+            mixin.make_safe_absolute_uri
+        )
+        mixin._lendwatch_memo = True
+    return feedparser
+
+
 def read_feed(doc: Document) -> Any:
     """feedparser's result for the document, DOCTYPE stripped (see the module docstring)."""
     text = doctype.strip(_XML_DECL.sub("", doc.text, count=1), doc.source.id)
     data = b'<?xml version="1.0" encoding="utf-8"?>\n' + text.encode("utf-8", "replace")
-    import feedparser  # here, not at the top: commands that never parse a feed skip its import
-
     # a stream, not bytes or str: feedparser would open a str that looks like a URL or a path
-    return feedparser.parse(
+    return _feedparser().parse(
         io.BytesIO(data),
         response_headers=_HEADERS,
         sanitize_html=False,
