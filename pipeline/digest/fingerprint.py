@@ -13,16 +13,19 @@ near-identical titles and different numbers are two stories.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline.classify.docnum import normalize_doc_number
 from pipeline.store import StoredItem
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 SIMHASH_BITS = 64
 SIMHASH_MAX_DISTANCE = 8
@@ -59,74 +62,64 @@ def ngrams(text: str, n: int) -> list[str]:
     return [text[i : i + n] for i in range(len(text) - n + 1)]
 
 
+# -- the feature hash ---------------------------------------------------------------------------
+#
+# A feature is a 3-gram (or a whole text shorter than three characters): its key is its code
+# points, 21 bits each, in one integer under 2**63 (a missing code point is ``_NONE``, above
+# every character), and its hash the splitmix64 finaliser of the key: one bijective mix that
+# numpy computes for a whole batch of 3-grams at once, with no string made per 3-gram.
+
+_CODE_BITS = 21
+_NONE = (1 << _CODE_BITS) - 1  # above every code point (0x10FFFF)
+_MASK64 = (1 << 64) - 1
+_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def _key(token: str) -> int:
+    if not 0 < len(token) <= 3:
+        raise ValueError(f"a SimHash feature has one to three characters, not {len(token)}")
+    codes = [ord(c) for c in token] + [_NONE] * (3 - len(token))
+    return (codes[0] << (2 * _CODE_BITS)) | (codes[1] << _CODE_BITS) | codes[2]
+
+
 def _hash64(token: str) -> int:
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+    """The 64-bit hash of a feature (what ``_mix`` computes for many at once)."""
+    z = (_key(token) + _GOLDEN) & _MASK64
+    z = ((z ^ (z >> 30)) * _MIX1) & _MASK64
+    z = ((z ^ (z >> 27)) * _MIX2) & _MASK64
+    return z ^ (z >> 31)
 
 
-# SimHash keeps one counter per bit. Here the 64 counters are lanes of one big integer: a
-# token's bits are spread into lanes (lane k = bit k) and added with one big-integer addition,
-# instead of 64 additions in Python. Lanes of 16 bits hold any item whose weights sum to less
-# than 2**16 (a title under some 20,000 characters); larger ones take 32-bit lanes.
-_SMALL_LANE = 16
-_LARGE_LANE = 32
+def _mix(keys: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """``_hash64`` of many feature keys (uint64 arithmetic wraps, as the masks above do)."""
+    import numpy as np
+
+    z = keys + np.uint64(_GOLDEN)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_MIX1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_MIX2)
+    return z ^ (z >> np.uint64(31))
 
 
-def _byte_lanes(lane: int) -> tuple[bytes, ...]:
-    """For each byte value, its eight bits as eight little-endian lanes of ``lane`` bits."""
-    width = lane // 8
-    return tuple(
-        b"".join(((v >> k) & 1).to_bytes(width, "little") for k in range(8)) for v in range(256)
-    )
+def _pack(over: NDArray[np.bool_]) -> list[int]:
+    """Rows of 64 booleans (column k = bit k) -> the integers with those bits."""
+    import numpy as np
 
-
-_SPREAD = {lane: _byte_lanes(lane) for lane in (_SMALL_LANE, _LARGE_LANE)}
-
-
-def _spread(h: int, lane: int) -> int:
-    """The bits of ``h`` as 64 lanes of ``lane`` bits (lane k = bit k)."""
-    table = _SPREAD[lane]
-    return int.from_bytes(b"".join(map(table.__getitem__, h.to_bytes(8, "little"))), "little")
-
-
-# Boilerplate trigrams recur in every item: their lanes are remembered (16,384 tokens of 128
-# bytes, about 5 MB at most; the daemon keeps this for its lifetime).
-@functools.lru_cache(maxsize=1 << 14)
-def _token_lanes(token: str) -> int:
-    return _spread(_hash64(token), _SMALL_LANE)
-
-
-_REPUNIT = sum(1 << (_SMALL_LANE * k) for k in range(SIMHASH_BITS))
-_TOP = _REPUNIT << (_SMALL_LANE - 1)
-_TOP_TO_DIGIT = bytes.maketrans(b"\x00\x80", b"01")
-
-
-def _bits(lanes: int, total: int, lane: int) -> int:
-    """Bit k set when lane k holds more than half of ``total``."""
-    half = total // 2  # 2 * count > total  <=>  count > total // 2
-    if lane == _SMALL_LANE and total < 1 << (_SMALL_LANE - 1):
-        # add (2**15 - 1 - half) to every lane: the top bit of a lane is set exactly when its
-        # count exceeds half, and no lane carries into the next
-        tops = (lanes + ((1 << (_SMALL_LANE - 1)) - 1 - half) * _REPUNIT) & _TOP
-        high_bytes = tops.to_bytes(SIMHASH_BITS * 2, "little")[1::2]
-        return int(high_bytes[::-1].translate(_TOP_TO_DIGIT), 2)
-    raw = lanes.to_bytes(SIMHASH_BITS * lane // 8, "little")
-    width = lane // 8
-    out = 0
-    for bit in range(SIMHASH_BITS):
-        if int.from_bytes(raw[bit * width : (bit + 1) * width], "little") > half:
-            out |= 1 << bit
-    return out
+    packed = np.packbits(over, axis=1, bitorder="little")
+    return [int(v) for v in packed.view("<u8").ravel()]
 
 
 def simhash(weighted: Sequence[tuple[str, int]]) -> int:
     """64-bit SimHash of weighted features: bit k is set when the features with bit k set
-    weigh more than those without (the weights must sum to less than 2**32)."""
-    total = sum(weight for _, weight in weighted)
-    if total < 1 << _SMALL_LANE:
-        lanes = sum(weight * _token_lanes(token) for token, weight in weighted)
-        return _bits(lanes, total, _SMALL_LANE)
-    lanes = sum(weight * _spread(_hash64(token), _LARGE_LANE) for token, weight in weighted)
-    return _bits(lanes, total, _LARGE_LANE)
+    weigh more than those without."""
+    import numpy as np
+
+    if not weighted:
+        return 0
+    weights = np.array([weight for _, weight in weighted], dtype=np.int64)
+    hashes = np.array([_hash64(token) for token, _ in weighted], dtype=np.uint64).reshape(-1, 1)
+    bits = (hashes >> np.arange(SIMHASH_BITS, dtype=np.uint64)) & np.uint64(1)
+    counts = weights @ bits.astype(np.int64)
+    return _pack((counts > int(weights.sum()) // 2).reshape(1, -1))[0]
 
 
 def hamming(a: int, b: int) -> int:
@@ -159,54 +152,124 @@ def fingerprint(item: StoredItem) -> Fingerprint:
     return fingerprints([item])[0]
 
 
-@dataclass(frozen=True, slots=True)
-class _Text:
-    """One text's part of a fingerprint: its normalised length, and its 3-grams (how many, and
-    their lanes summed)."""
+# -- many items at once ------------------------------------------------------------------------
+#
+# The 64 counters of a text are 64 lanes of 16 bits, four to a uint64 word: a 3-gram's hash
+# becomes 16 words (one table look-up per 4 bits) and a text's counters one segmented sum of its
+# 3-grams' words, exact for any text of fewer than 2**16 3-grams (a longer one is recounted).
 
-    length: int
-    grams: int
-    lanes: int
-
-    @staticmethod
-    def of(text: str) -> _Text:
-        grams = ngrams(text, 3)
-        return _Text(len(text), len(grams), sum(map(_token_lanes, grams)))
+_BUDGET = 1 << 17  # 3-grams counted at once (memory: some 200 bytes each)
+_CHUNK = 4096  # items fingerprinted at once
+_NIBBLE_LANES = tuple(sum(((v >> k) & 1) << (16 * k) for k in range(4)) for v in range(16))
 
 
-_MEMO = 4096  # texts remembered within one batch: a flood of one template repeats them
+def _gram_counts(texts: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For each text: its number of 3-grams (``ngrams(text, 3)``), and for each bit k how many
+    of them have bit k of their hash set."""
+    import numpy as np
+
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    grams = np.where(lengths >= 3, lengths - 2, np.minimum(lengths, 1))
+    counts = np.zeros((len(texts), SIMHASH_BITS), dtype=np.int64)
+    ends = np.cumsum(grams)
+    start = 0
+    while start < len(texts):  # slices of about _BUDGET 3-grams (a giant text alone)
+        before = int(ends[start] - grams[start])
+        stop = max(int(np.searchsorted(ends, before + _BUDGET, side="right")), start + 1)
+        _count(texts[start:stop], lengths[start:stop], grams[start:stop], counts[start:stop])
+        start = stop
+    return grams, counts
+
+
+def _count(
+    texts: Sequence[str],
+    lengths: NDArray[np.int64],
+    grams: NDArray[np.int64],
+    counts: NDArray[np.int64],
+) -> None:
+    import numpy as np
+
+    total = int(grams.sum())
+    if not total:
+        return
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    codes = np.concatenate((codes, np.full(2, _NONE, dtype=np.uint64)))
+    starts = np.cumsum(lengths) - lengths
+    firsts = np.cumsum(grams) - grams  # each text's first 3-gram in the slice
+    at = np.repeat(starts - firsts, grams) + np.arange(total)
+    size = np.repeat(lengths, grams)
+    second = np.where(size >= 2, codes[at + 1], np.uint64(_NONE))
+    third = np.where(size >= 3, codes[at + 2], np.uint64(_NONE))
+    shift = np.uint64(_CODE_BITS)
+    keys: NDArray[np.uint64] = np.bitwise_or(codes[at] << (shift + shift), second << shift)
+    hashes = _mix(np.bitwise_or(keys, third))
+    table = np.array(_NIBBLE_LANES, dtype=np.uint64)
+    words = np.empty((SIMHASH_BITS // 4, total), dtype=np.uint64)
+    for j in range(SIMHASH_BITS // 4):
+        words[j] = table[(hashes >> np.uint64(4 * j)) & np.uint64(15)]
+    some = grams > 0
+    sums = np.add.reduceat(words, firsts[some], axis=1)
+    counts[some] = np.ascontiguousarray(sums.T).view("<u2")
+    for k in np.flatnonzero(grams >= 1 << 16):  # a giant text overflowed its lanes: recount
+        mine = hashes[firsts[k] : firsts[k] + grams[k]].reshape(-1, 1)
+        bits = (mine >> np.arange(SIMHASH_BITS, dtype=np.uint64)) & np.uint64(1)
+        counts[k] = bits.sum(axis=0, dtype=np.int64)
 
 
 def fingerprints(items: Sequence[StoredItem]) -> list[Fingerprint]:
-    """The fingerprints of ``items``; a title or lead that recurs (reprints, a flood of one
-    template) is normalised and summed once."""
-    texts: dict[str, _Text] = {}
+    """The fingerprints of ``items``, computed in batches; a title or lead that recurs
+    (reprints, a flood of one template) is normalised and counted once per batch."""
+    normal: dict[str, str] = {}
     bigrams: dict[str, frozenset[str]] = {}
-    out = []
-    for item in items:
-        lead_raw = (item.summary or item.body)[:LEAD_CHARS]
-        if len(texts) > _MEMO:
-            texts.clear()
+    out: list[Fingerprint] = []
+    for at in range(0, len(items), _CHUNK):
+        out.extend(_batch(items[at : at + _CHUNK], normal, bigrams))
+        if len(normal) > _CHUNK * 4:
+            normal.clear()
             bigrams.clear()
-        title, lead, grams = texts.get(item.title), texts.get(lead_raw), bigrams.get(item.title)
-        if title is None or grams is None:
-            text = normalize(item.title)
-            title = texts[item.title] = _Text.of(text)
-            grams = bigrams[item.title] = frozenset(ngrams(text, 2))
-        if lead is None:
-            lead = texts[lead_raw] = _Text.of(normalize(lead_raw))
-        total = TITLE_WEIGHT * title.grams + lead.grams
-        if total < 1 << _SMALL_LANE:
-            value = _bits(TITLE_WEIGHT * title.lanes + lead.lanes, total, _SMALL_LANE)
-        else:  # a giant title: counters of 32 bits (rare; the lanes summed above overflowed)
-            value = simhash(features(item))
+    return out
+
+
+def _batch(
+    items: Sequence[StoredItem],
+    normal: dict[str, str],
+    bigrams: dict[str, frozenset[str]],
+) -> list[Fingerprint]:
+    import numpy as np
+
+    def norm(raw: str) -> str:
+        text = normal.get(raw)
+        if text is None:
+            text = normal[raw] = normalize(raw)
+        return text
+
+    position: dict[str, int] = {}
+    titles, leads = [], []
+    for item in items:
+        title = norm(item.title)
+        lead = norm((item.summary or item.body)[:LEAD_CHARS])
+        titles.append(position.setdefault(title, len(position)))
+        leads.append(position.setdefault(lead, len(position)))
+    texts = list(position)
+    grams, counts = _gram_counts(texts)
+    t, lead_at = np.array(titles, dtype=np.int64), np.array(leads, dtype=np.int64)
+    total = TITLE_WEIGHT * grams[t] + grams[lead_at]
+    weighed = TITLE_WEIGHT * counts[t] + counts[lead_at]
+    values = _pack(weighed > (total // 2).reshape(-1, 1))
+    sizes = [len(text) for text in texts]
+    out = []
+    for k, item in enumerate(items):
+        title = texts[titles[k]]
+        shingles = bigrams.get(title)
+        if shingles is None:
+            shingles = bigrams[title] = frozenset(ngrams(title, 2))
         docs = item.verdict.doc_numbers if item.verdict else ()
         out.append(
             Fingerprint(
-                title_grams=grams,
-                simhash=value,
+                title_grams=shingles,
+                simhash=values[k],
                 doc_numbers=frozenset(doc_key(d) for d in docs),
-                has_text=title.length + lead.length >= 12,
+                has_text=sizes[titles[k]] + sizes[leads[k]] >= 12,
             )
         )
     return out
