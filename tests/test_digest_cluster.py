@@ -14,11 +14,13 @@ from pipeline.digest.cluster import Story, cluster
 from pipeline.digest.fingerprint import (
     SIMHASH_BITS,
     SIMHASH_MAX_DISTANCE,
+    TITLE_WEIGHT,
     Fingerprint,
     _hash64,
     features,
     fingerprint,
     fingerprints,
+    normalize,
     same_story,
     simhash,
 )
@@ -226,13 +228,13 @@ def test_known_items_are_not_compared_with_each_other_and_nothing_changes() -> N
 
 
 def test_fingerprints_equal_the_definition() -> None:
-    """The batch (lanes of 16 bits, texts remembered) gives what ``simhash`` of the features
-    gives, also for titles so long that the counters need 32 bits."""
+    """The batch (lanes of 16 bits, texts normalised once) gives what ``simhash`` of the features
+    gives, also for a title so long that its 3-grams overflow lanes of 16 bits."""
     rng = random.Random(21)
     items = _items(rng, 300)
     items += [items[0], items[0]]  # a text seen again is remembered, not recounted
     alphabet = "借呗贷款利率监管征信小额网络消费金融abcdefghij"
-    for k, length in enumerate((4_000, 11_000, 22_000, 40_000)):  # totals across 2**15, 2**16
+    for k, length in enumerate((4_000, 11_000, 22_000, 70_000)):  # 3-grams across 2**16
         title = "".join(rng.choice(alphabet) for _ in range(length))
         items.append(_item(1000 + k, title, "摘要" * 50))
     for item, fp in zip(items, fingerprints(items), strict=True):
@@ -320,3 +322,14 @@ def test_tables_cover_every_pair_of_blocks() -> None:
     for mask in TABLE_MASKS:
         union |= mask
     assert union == (1 << SIMHASH_BITS) - 1
+
+
+def test_feature_hash_is_the_batch_hash() -> None:
+    """The hash of one feature (``_hash64``) is what the numpy batch computes for it: a text of
+    one 3-gram, of two characters and of one character each fingerprints as ``simhash`` of
+    that one feature; a feature of four characters is refused rather than hashed wrongly."""
+    for text in ("助贷新", "借呗", "贷", "a b", "𠀀𠀁𠀂"):  # 𠀀: a code point above 0xFFFF
+        item = _item(1, text, "")
+        assert fingerprints([item])[0].simhash == simhash([(normalize(text), TITLE_WEIGHT)])
+    with pytest.raises(ValueError, match="one to three characters"):
+        _hash64("网络小贷")
