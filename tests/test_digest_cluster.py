@@ -232,7 +232,7 @@ def test_fingerprints_equal_the_definition() -> None:
     gives, also for a title so long that its 3-grams overflow lanes of 16 bits."""
     rng = random.Random(21)
     items = _items(rng, 300)
-    items += [items[0], items[0]]  # a text seen again is remembered, not recounted
+    items += [items[0], items[0]]  # a text seen again is normalised once
     alphabet = "借呗贷款利率监管征信小额网络消费金融abcdefghij"
     for k, length in enumerate((4_000, 11_000, 22_000, 70_000)):  # 3-grams across 2**16
         title = "".join(rng.choice(alphabet) for _ in range(length))
