@@ -31,6 +31,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PENALTY = FIXTURES / "penalty"
 RULES = Classifier.from_file(ROOT / "rules.toml")
 CONTRACT = {"parties", "amount_yuan", "authority", "decision_date", "records"}
+# issue #16: export's penalty keeps every key of issue #14 and gains extract's `violations`
+EXTRACT_ADDS = {"violations"}
 RECORD = {"party", "violation", "decision", "amount_yuan"}
 HEAD = (
     "<tr><td>序号</td><td>当事人名称</td><td>行政处罚<br> 决定书文号</td><td>违法行为类型</td>"
@@ -181,12 +183,13 @@ def exported(config: Path) -> dict[str, dict[str, object]]:
 def test_export_carries_the_penalty_object_of_the_contract(cycle: Path) -> None:
     rows = exported(cycle)
     pboc = rows["银罚决字〔2026〕104-116号"]["penalty"]
-    assert isinstance(pboc, dict) and set(pboc) == CONTRACT
+    assert isinstance(pboc, dict) and set(pboc) == CONTRACT | EXTRACT_ADDS
     assert pboc["parties"][0] == "广发银行股份有限公司" and len(pboc["parties"]) == 13
     assert pboc["amount_yuan"] == 17695217.47
     assert (pboc["authority"], pboc["decision_date"]) == ("中国人民银行", "2026-09-08")
     assert len(pboc["records"]) == 13 and all(set(r) == RECORD for r in pboc["records"])
     assert pboc["records"][0]["amount_yuan"] == 17140217.47
+    assert pboc["violations"] == list(dict.fromkeys(r["violation"] for r in pboc["records"]))
     nfra = rows["国家金融监督管理总局赣州监管分局行政处罚信息公开表"]
     assert isinstance(nfra["penalty"], dict) and nfra["penalty"]["amount_yuan"] == 400000
     # an item without a table (its detail page is missing here) says so with null

@@ -56,6 +56,7 @@ __all__ = [
     "PenaltyRecord",
     "Stage",
     "extract",
+    "extract_item",
     "parse_published",
     "penalty_from_page",
 ]
@@ -138,6 +139,18 @@ def extract(
         doc_number=doc_number,
         penalty=penalty if stage == "enforcement" else None,
     )
+
+
+def extract_item(
+    title: str,
+    summary: str,
+    body: str,
+    published: datetime | None,
+    attachments: Sequence[str] = (),
+) -> Facts:
+    """The facts of a stored item: its body (the summary when it has none), its published
+    moment taken as a Beijing calendar date, and its attachment texts."""
+    return extract(title, body or summary, parse_published(published), attachments)
 
 
 def _repeats(title: Text, body: Text) -> bool:

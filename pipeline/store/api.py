@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -14,11 +15,32 @@ import sqlite_utils
 from pipeline.db import backup as online_backup
 from pipeline.db import transaction
 from pipeline.errors import StoreError
-from pipeline.models import Item, SourceReport, SourceResult, Verdict
-from pipeline.store import clearance, deliveries, enrich, items, meta, schema, sources
+from pipeline.models import Item, ItemAttachment, SourceReport, SourceResult, Verdict
+from pipeline.store import clearance, deliveries, enrich, facts, items, meta, schema, sources
 from pipeline.store.deliveries import Delivery
 from pipeline.store.items import SaveResult, StoredItem
 from pipeline.store.sources import HealthEvent, SourceState
+
+log = logging.getLogger(__name__)
+
+
+def _facts_rows(
+    found: Iterable[tuple[str, str, str, str, datetime | None, Sequence[ItemAttachment]]],
+) -> list[tuple[object, ...]]:
+    """``item_facts`` rows of ``(id, title, summary, body, published, attachments)``. An item
+    the extractor fails on (a bug) is logged and gets no facts; it is still stored."""
+    from pipeline.extract import extract_item  # bs4: only where items are stored or reclassified
+
+    rows: list[tuple[object, ...]] = []
+    for item_id, title, summary, body, published, files in found:
+        texts = tuple(a.text for a in files if a.text)
+        try:
+            rows.append(facts.row_of(item_id, extract_item(title, summary, body, published, texts)))
+        except Exception:
+            log.exception("facts of item %s not extracted", item_id)
+    return rows
+
+
 
 
 class Store:
@@ -53,6 +75,11 @@ class Store:
       ``StoredItem.attachments``  the files (name, link, kind, status, reason, text): every
                                   item this facade returns carries them
       ``enriched(items)``         the same for items read some other way
+      ``StoredItem.facts``        lifecycle and enforcement facts (``store.facts``): stage,
+                                  deadline, effective date, transition end, repeals, 文号,
+                                  stated penalty; extracted in ``save_classified``, again by
+                                  ``save_facts(items)`` (reclassify)
+      ``agenda(start, end)``      the dated facts of flagged items, soonest first
 
     Clearance cookies (``store.clearance``)
       ``host_cookies()``          the live anti-bot clearance cookies per host (expired dropped)
@@ -72,7 +99,8 @@ class Store:
       ``mark_sent``, ``mark_failed``  its outcome (marks items and events once fully delivered);
                                   ``mark_items(kind, ids)`` handled without a message
       ``get_delivery``, ``list_deliveries``, ``due_deliveries``  read them back
-      ``claimed_item_ids``, ``claimed_event_ids``  what earlier deliveries already carry
+      ``claimed_item_ids``, ``claimed_event_ids``, ``claimed_reminders``  what earlier
+                                  deliveries already carry
       ``last_sent(kind)``, ``last_digest_created()``  when the last one went out / was made
 
     Meta and files
@@ -123,7 +151,35 @@ class Store:
             updated = self._with_stored_facts(saved.updated)
             verdicts = [(item.id, classify(item)) for item in (*saved.new, *updated)]
             items.save_verdicts(self.db, verdicts)
+            found = (
+                (i.id, i.title, i.summary, i.body, i.published, i.attachments)
+                for i in (*saved.new, *updated)
+            )
+            facts.save(conn, _facts_rows(found))
         return saved, verdicts
+
+    def save_facts(self, stored: Sequence[StoredItem]) -> int:
+        """Extract and store (replace) the facts of ``stored`` (reclassify); returns how many
+        were stored. ``stored`` must carry its attachment texts (``iter_items`` does)."""
+        rows = _facts_rows(
+            (i.id, i.title, i.summary, i.body, i.published, i.attachments) for i in stored
+        )
+        with transaction(self.db) as conn:
+            facts.save(conn, rows)
+        return len(rows)
+
+    def agenda(
+        self, start: date | None = None, end: date | None = None
+    ) -> list[tuple[StoredItem, str, date]]:
+        """``(item, field, date)`` of every flagged item's comment deadline, effective date and
+        transition end between ``start`` and ``end`` (both included; None: unbounded), soonest
+        first; the items carry their facts (no texts)."""
+        dated = facts.dated(self.db, start, end)
+        ids = list(dict.fromkeys(item_id for item_id, _, _ in dated))
+        found = {
+            i.id: i for i in self.enriched(list(items.iter_items(self.db, ids=ids)), text=False)
+        }
+        return [(found[i], name, day) for i, name, day in dated if i in found]
 
     def _with_stored_facts(self, edited: Sequence[Item]) -> list[Item]:
         bare = [i.id for i in edited if i.penalty is None and not i.attachments]
@@ -147,8 +203,15 @@ class Store:
         ids = [i.id for i in stored]
         found = enrich.penalties(self.db, ids)
         files = enrich.attachments(self.db, ids, text=text)
+        stated = facts.load(self.db, ids)
         return [
-            replace(i, penalty=found.get(i.id), attachments=files.get(i.id, ())) for i in stored
+            replace(
+                i,
+                penalty=found.get(i.id),
+                attachments=files.get(i.id, ()),
+                facts=stated.get(i.id),
+            )
+            for i in stored
         ]
 
     def save_verdicts(self, verdicts: Iterable[tuple[str, Verdict]]) -> None:
@@ -240,6 +303,7 @@ class Store:
         payload: bytes,
         item_ids: Iterable[str],
         event_ids: Iterable[int] = (),
+        reminders: Iterable[tuple[str, str, str, int]] = (),
         now: datetime,
     ) -> int:
         return deliveries.create_delivery(
@@ -253,8 +317,12 @@ class Store:
             payload=payload,
             item_ids=item_ids,
             event_ids=event_ids,
+            reminders=reminders,
             now=now,
         )
+
+    def claimed_reminders(self, target: str, since: date) -> dict[tuple[str, str, str], int]:
+        return deliveries.claimed_reminders(self.db, target, since.isoformat())
 
     def get_delivery(self, delivery_id: int) -> Delivery:
         return deliveries.get_delivery(self.db, delivery_id)

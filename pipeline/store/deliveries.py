@@ -30,16 +30,31 @@ import sqlite_utils
 
 from pipeline.db import IDS, ids_param, iso, parse_iso, transaction
 
-KINDS = ("digest", "alert")
+KINDS = ("digest", "alert", "reminder")
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
-_MARK_COLUMN = {"digest": "digested_at", "alert": "alerted_at"}
+_MARK_COLUMN = {"digest": "digested_at", "alert": "alerted_at"}  # reminders mark no item
+
+# A reminder of a dated fact (an item's comment deadline, effective date or transition end),
+# ``lead`` days before it, recorded with the delivery that carries it: created = claimed, so
+# each (reader, item, field, date, lead) is mailed once, retried like any delivery.
+SCHEMA_REMINDERS = """
+CREATE TABLE delivery_reminders (
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    item_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    day TEXT NOT NULL,
+    lead INTEGER NOT NULL,
+    PRIMARY KEY (delivery_id, item_id, field, day)
+);
+CREATE INDEX delivery_reminders_day ON delivery_reminders (day);
+"""
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
     id: int
-    kind: str  # "digest" | "alert"
+    kind: str  # "digest" | "alert" | "reminder"
     channel: str  # "smtp" | "outbox" | "notify"
     target: str  # recipient address, "outbox", or "notify:<name>"
     recipients: tuple[str, ...]
@@ -95,9 +110,11 @@ def create_delivery(
     payload: bytes,
     item_ids: Iterable[str],
     event_ids: Iterable[int] = (),
+    reminders: Iterable[tuple[str, str, str, int]] = (),
     now: datetime,
 ) -> int:
-    """Record a pending delivery and what it carries; returns its id."""
+    """Record a pending delivery and what it carries (items, health events, reminders as
+    ``(item id, field, YYYY-MM-DD, lead days)``); returns its id."""
     with transaction(db) as conn:
         cur = conn.execute(
             "INSERT INTO deliveries (kind, channel, target, recipients, subject, message_id,"
@@ -124,7 +141,25 @@ def create_delivery(
             "INSERT OR IGNORE INTO delivery_health (delivery_id, event_id) VALUES (?, ?)",
             [(delivery_id, e) for e in event_ids],
         )
+        conn.executemany(
+            "INSERT OR IGNORE INTO delivery_reminders (delivery_id, item_id, field, day, lead)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(delivery_id, *r) for r in reminders],
+        )
     return delivery_id
+
+
+def claimed_reminders(
+    db: sqlite_utils.Database, target: str, since: str
+) -> dict[tuple[str, str, str], int]:
+    """``{(item id, field, YYYY-MM-DD): the shortest lead already reminded}`` for the reminders
+    of dates on or after ``since`` that a delivery to ``target`` carries."""
+    sql = (
+        "SELECT r.item_id, r.field, r.day, MIN(r.lead) FROM delivery_reminders r"
+        " JOIN deliveries d ON d.id = r.delivery_id WHERE d.target = ? AND r.day >= ?"
+        " GROUP BY r.item_id, r.field, r.day"
+    )
+    return {(i, f, d): int(lead) for i, f, d, lead in db.execute(sql, [target, since])}
 
 
 def get_delivery(db: sqlite_utils.Database, delivery_id: int) -> Delivery:
@@ -221,7 +256,9 @@ def mark_sent(
             (now_s, now_s, note, channel, path, delivery_id),
         )
         kind = conn.execute("SELECT kind FROM deliveries WHERE id = ?", [delivery_id]).fetchone()[0]
-        column = _MARK_COLUMN[kind]
+        column = _MARK_COLUMN.get(kind)
+        if column is None:
+            return
         conn.execute(
             f"UPDATE items SET {column} = ? WHERE {column} IS NULL AND id IN"
             " (SELECT item_id FROM delivery_items WHERE delivery_id = ?) AND NOT EXISTS"

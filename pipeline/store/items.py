@@ -21,6 +21,18 @@ import sqlite_utils
 
 from pipeline.db import IDS, ids_param, iso, parse_iso, transaction, utcnow
 from pipeline.models import Item, ItemAttachment, Verdict
+from pipeline.store.facts import StoredFacts
+
+# the facts of ``lendwatch extract`` that ``lendwatch export`` carries under the same names
+FACT_FIELDS = (
+    "stage",
+    "comment_deadline",
+    "effective",
+    "effective_raw",
+    "transition_end",
+    "repeals",
+    "doc_number",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +58,34 @@ class StoredItem:
     digested_at: datetime | None
     extra: dict[str, str] = field(default_factory=dict)
     # filled by the Store facade from store.enrich: the penalty table (the export's ``penalty``
-    # object) and the attachments of the item's detail page
+    # object) and the attachments of the item's detail page; from store.facts: the lifecycle
+    # and enforcement facts (None: never extracted, e.g. stored before schema version 10)
     penalty: dict[str, Any] | None = None
     attachments: tuple[ItemAttachment, ...] = ()
+    facts: StoredFacts | None = None
+
+    def stated_penalty(self) -> dict[str, Any] | None:
+        """The export's ``penalty``: the detail page's table (issue #14: parties, amount_yuan,
+        authority, decision_date, records) with the ``violations`` of ``lendwatch extract``
+        added; else the penalty the text states, in the same shape; else None."""
+        found = self.facts.penalty if self.facts is not None else None
+        if self.penalty is not None:
+            records = self.penalty.get("records") or []
+            named = (str(r.get("violation") or "") for r in records)
+            return {**self.penalty, "violations": list(dict.fromkeys(v for v in named if v))}
+        if found is None:
+            return None
+        return {
+            "parties": list(found.get("parties") or []),
+            "amount_yuan": found.get("amount_yuan"),
+            "authority": found.get("authority"),
+            "decision_date": found.get("decision_date"),
+            "records": list(found.get("records") or []),
+            "violations": list(found.get("violations") or []),
+        }
 
     def to_export(self) -> dict[str, Any]:
+        stated = self.facts.to_dict() if self.facts is not None else {}
         return {
             "id": self.id,
             "source": self.source_id,
@@ -66,7 +101,8 @@ class StoredItem:
             "doc_numbers": list(self.verdict.doc_numbers) if self.verdict else [],
             "alerted_at": iso(self.alerted_at),
             "digested_at": iso(self.digested_at),
-            "penalty": self.penalty,
+            **{name: stated.get(name) for name in FACT_FIELDS},
+            "penalty": self.stated_penalty(),
             "attachments": [a.to_dict() for a in self.attachments],
         }
 

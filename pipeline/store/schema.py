@@ -35,7 +35,7 @@ import sqlite_utils
 
 from pipeline.db import connect, iso, transaction, utcnow
 from pipeline.errors import StoreError
-from pipeline.store import clearance, enrich
+from pipeline.store import clearance, deliveries, enrich, facts
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +217,10 @@ MIGRATIONS: Mapping[int, Migration] = MappingProxyType(
         7: Migration("anti-bot clearance cookies per host", clearance.SCHEMA),
         8: Migration("penalty tables of detail pages", enrich.SCHEMA_PENALTIES),
         9: Migration("attachments of items", enrich.SCHEMA_ATTACHMENTS),
+        10: Migration(
+            "lifecycle facts of items, reminders of their dates",
+            facts.SCHEMA + deliveries.SCHEMA_REMINDERS,
+        ),
     }
 )
 VERSION = max(MIGRATIONS)

@@ -1,0 +1,172 @@
+"""The lifecycle and enforcement facts of an item (``pipeline.extract``), kept with the item.
+
+``item_facts`` holds one row per item whose facts were extracted: its stage, the dates (ISO
+``YYYY-MM-DD``), the raw effective clause, the repealed titles (JSON list), its own 文号 and the
+penalty the text states (JSON: parties, amount_yuan, authority, decision_date, violations,
+records). Facts are written in the transaction that stores and classifies the item
+(``Store.save_classified``) and rewritten by ``lendwatch reclassify``. A database migrated from
+schema version 9 starts with the table empty: the migration is SQL only and extracts nothing;
+``lendwatch reclassify`` fills it for every stored item.
+
+The three date columns are indexed: the agenda and the calendar (``dated``) select by date.
+
+This module does not import ``pipeline.extract`` (its package pulls in bs4): rows come back as
+``StoredFacts``, the same fields in JSON-ready shapes; ``row_of`` takes the extractor's
+``Facts`` by duck typing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from pipeline.db import IDS, ids_param, iso, utcnow
+
+if TYPE_CHECKING:
+    from pipeline.extract.models import Facts
+
+SCHEMA = """
+CREATE TABLE item_facts (
+    item_id TEXT PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    comment_deadline TEXT,
+    effective TEXT,
+    effective_raw TEXT,
+    transition_end TEXT,
+    repeals TEXT NOT NULL DEFAULT '[]',
+    doc_number TEXT,
+    penalty TEXT,
+    extracted_at TEXT NOT NULL
+);
+CREATE INDEX item_facts_comment_deadline ON item_facts (comment_deadline);
+CREATE INDEX item_facts_effective ON item_facts (effective);
+CREATE INDEX item_facts_transition_end ON item_facts (transition_end);
+"""
+
+DATE_FIELDS = ("comment_deadline", "effective", "transition_end")
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFacts:
+    """An item's stored facts. ``penalty`` (or None) has parties, amount_yuan, authority,
+    decision_date (``YYYY-MM-DD``), violations and records [{party, violation, decision,
+    amount_yuan}]."""
+
+    stage: str
+    comment_deadline: date | None = None
+    effective: date | None = None
+    effective_raw: str | None = None
+    transition_end: date | None = None
+    repeals: tuple[str, ...] = ()
+    doc_number: str | None = None
+    penalty: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields of a ``lendwatch extract`` line (no ``id``), in its order and shapes."""
+        p = self.penalty
+        return {
+            "stage": self.stage,
+            "comment_deadline": iso_day(self.comment_deadline),
+            "effective": iso_day(self.effective),
+            "effective_raw": self.effective_raw,
+            "transition_end": iso_day(self.transition_end),
+            "repeals": list(self.repeals),
+            "doc_number": self.doc_number,
+            "penalty": None
+            if p is None
+            else {k: p.get(k) for k in ("parties", "amount_yuan", "authority", "decision_date")}
+            | {"violations": list(p.get("violations") or [])},
+        }
+
+    def dates(self) -> dict[str, date]:
+        """The dated facts by field name, in ``DATE_FIELDS`` order."""
+        named = {
+            "comment_deadline": self.comment_deadline,
+            "effective": self.effective,
+            "transition_end": self.transition_end,
+        }
+        return {k: v for k, v in named.items() if v is not None}
+
+
+def iso_day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def row_of(item_id: str, facts: Facts) -> tuple[Any, ...]:
+    """The ``item_facts`` row of one extraction (without ``extracted_at``)."""
+    penalty = None
+    if facts.penalty is not None:
+        penalty = facts.penalty.to_extract_dict() | {
+            "records": [r.to_dict() for r in facts.penalty.records]
+        }
+    return (
+        item_id,
+        facts.stage,
+        iso_day(facts.comment_deadline),
+        iso_day(facts.effective),
+        facts.effective_raw,
+        iso_day(facts.transition_end),
+        json.dumps(list(facts.repeals), ensure_ascii=False),
+        facts.doc_number,
+        None if penalty is None else json.dumps(penalty, ensure_ascii=False),
+    )
+
+
+def save(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Store (replace) the facts rows of ``row_of`` (inside the caller's transaction)."""
+    now = iso(utcnow())
+    conn.executemany(
+        "INSERT OR REPLACE INTO item_facts (item_id, stage, comment_deadline, effective,"
+        " effective_raw, transition_end, repeals, doc_number, penalty, extracted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*row, now) for row in rows],
+    )
+
+
+def _stored(row: dict[str, Any]) -> StoredFacts:
+    return StoredFacts(
+        stage=row["stage"],
+        comment_deadline=_day(row["comment_deadline"]),
+        effective=_day(row["effective"]),
+        effective_raw=row["effective_raw"],
+        transition_end=_day(row["transition_end"]),
+        repeals=tuple(json.loads(row["repeals"] or "[]")),
+        doc_number=row["doc_number"],
+        penalty=json.loads(row["penalty"]) if row["penalty"] else None,
+    )
+
+
+def load(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, StoredFacts]:
+    """``{item id: its facts}`` for the items that have them (one JSON parameter)."""
+    if not ids:
+        return {}
+    sql = f"SELECT * FROM item_facts WHERE item_id IN {IDS}"
+    return {row["item_id"]: _stored(row) for row in db.query(sql, [ids_param(ids)])}
+
+
+def dated(
+    db: sqlite_utils.Database, start: date | None = None, end: date | None = None
+) -> list[tuple[str, str, date]]:
+    """``(item id, field, date)`` of every flagged item's deadline, effective date and
+    transition end between ``start`` and ``end`` (both included; None: unbounded), soonest
+    first. Each branch of the union reads its own date index."""
+    low = start.isoformat() if start else "0000-01-01"
+    high = end.isoformat() if end else "9999-12-31"
+    branches = [
+        f"SELECT f.item_id, '{name}', f.{name} FROM item_facts f JOIN items i ON i.id = f.item_id"
+        f" WHERE f.{name} BETWEEN ? AND ? AND i.flagged = 1"
+        for name in DATE_FIELDS
+    ]
+    sql = " UNION ALL ".join(branches) + " ORDER BY 3, 1, 2"
+    rows = db.execute(sql, [low, high] * len(DATE_FIELDS)).fetchall()
+    return [(item_id, name, date.fromisoformat(day)) for item_id, name, day in rows]
