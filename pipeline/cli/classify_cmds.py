@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.jsonline import read_record
 from pipeline.models import Source, Verdict
+
+if TYPE_CHECKING:
+    from pipeline.store import StoredItem
 
 RULES_OPTION = click.option(
     "--rules",
@@ -254,7 +257,8 @@ def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: 
         detail=True,
     )
     if as_json:
-        click.echo(json_line({"id": item.id, **current.to_dict()}))
+        stated = item.facts.to_dict() if item.facts is not None else None
+        click.echo(json_line({"id": item.id, **current.to_dict(), "facts": stated}))
         return
     published = item.published or "-"
     click.echo(f"item {item.id}  source {safe(item.source_id)}  published {published}")
@@ -272,6 +276,22 @@ def explain(ctx: click.Context, item_id: str, rules_path: Path | None, as_json: 
         _print_verdict(current)
     if stored is not None and _change(stored, current):
         click.echo("note: the current rules decide differently; `lendwatch reclassify` stores it")
+    _print_facts(item)
+
+
+def _print_facts(item: StoredItem) -> None:
+    """The stored lifecycle and enforcement facts, one line per field that says something."""
+    if item.facts is None:
+        click.echo("facts: none stored (`lendwatch reclassify` extracts them)")
+        return
+    click.echo("facts:")
+    for name, value in item.facts.to_dict().items():
+        if value in (None, []):
+            continue
+        if name == "penalty":
+            value = {**value, "records": len((item.facts.penalty or {}).get("records") or [])}
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        click.echo(f"  {name}: {safe(shown)}")
 
 
 def _change(old: Verdict | None, new: Verdict) -> str:
@@ -327,13 +347,17 @@ def reclassify(
             change = _change(item.verdict, new)
             if change:
                 changes.append((item.id, change, item.title))
+        extracted = 0
         if not dry_run:
             store.save_verdicts(verdicts)
+            extracted = store.save_facts(items)
     action = "would change" if dry_run else "changed"
     click.echo(
         f"reclassified {len(items)} item(s) with rules {classifier.version}: "
         f"{len(changes)} {action}"
     )
+    if not dry_run:
+        click.echo(f"facts extracted again for {extracted} item(s)")
     for iid, change, title in changes:
         click.echo(f"  {iid}  {safe(change)}  {safe(title)}")
 
