@@ -98,6 +98,8 @@ class DigestConfig:
     send_empty: bool = False
     max_items: int = 200
     max_age_days: int = 14  # items published longer before they were first seen are never mailed
+    # reminders of flagged items' deadlines, effective dates and transition ends: N days before
+    remind_days: tuple[int, ...] = (7, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,7 @@ DIGEST_KEYS: Mapping[str, _T] = {
     "send_empty": bool,
     "max_items": int,
     "max_age_days": int,
+    "remind_days": list,
 }
 ALERTS_KEYS: Mapping[str, _T] = {"min_severity": str}
 NOTIFY_KEYS: Mapping[str, _T] = {"url": str, "name": str, "min_severity": str}
@@ -211,6 +214,7 @@ RANGES: Mapping[str, tuple[float, float]] = {
     "email.timeout": (0.1, 600),
     "digest.max_items": (1, 100_000),
     "digest.max_age_days": (1, 36_500),
+    "digest.remind_days": (0, 365),
     "source.every": (1, 30 * 86_400),  # seconds
     "source.timeout": (0.1, 600),
     "source.max_bytes": (1, 1 << 30),
@@ -225,6 +229,21 @@ def _check_range(value: float, rule: str, where: str, problems: Problems) -> boo
         return True
     problems.add(where, f"must be between {_number(least)} and {_number(most)}, got {value!r}")
     return False
+
+
+def _remind_days(value: list[Any], problems: Problems) -> tuple[int, ...]:
+    """``[digest] remind_days``: distinct whole days 0..365 (0: on the day), largest first;
+    ``[]`` sends no reminders."""
+    where = "digest.remind_days"
+    days: list[int] = []
+    for n in value:
+        if isinstance(n, bool) or not isinstance(n, int):
+            problems.add(where, f"expected whole numbers of days, got {n!r}")
+        elif _check_range(n, where, where, problems):
+            days.append(n)
+    if len(set(days)) != len(days):
+        problems.add(where, f"lists a day twice: {value!r}")
+    return tuple(sorted(set(days), reverse=True))
 
 
 def _number(value: float) -> str:
@@ -447,6 +466,8 @@ def load_config(path: Path | str | None = None) -> Config:
     for key in ("max_items", "max_age_days"):
         if key in d:
             _check_range(d[key], f"digest.{key}", f"digest.{key}", problems)
+    if "remind_days" in d:
+        d["remind_days"] = _remind_days(d["remind_days"], problems)
     digest = DigestConfig(**d)
 
     a = check_table(_sub(data, "alerts", problems), ALERTS_KEYS, "alerts", problems)

@@ -5,7 +5,8 @@ job can be tested (and reasoned about) on its own:
 
 - ``fetch_cycle`` one cycle behind a boundary no exception crosses (but the database's);
 - ``fetch_job``  one cycle over some sources, then immediate alerts;
-- ``digest_job`` the digest of the current slot, or at start only a slot missed while down;
+- ``digest_job`` the digest of the current slot, or at start only a slot missed while down,
+  then the reminders due (``reminder_job``) and the calendar file (``calendar_job``);
 - ``retry_job``  pending deliveries whose backoff elapsed;
 - ``prune_job``  raw-body retention;
 - ``startup_job`` all of the above once, each step independent of the others.
@@ -105,8 +106,9 @@ def _recorded_cycle(
 
 
 def fetch_job(config: Config, store: Store, sources: Sequence[Source] | None = None) -> RunReport:
-    """One cycle over ``sources`` (default: all), then immediate alerts."""
+    """One cycle over ``sources`` (default: all), the calendar file, then immediate alerts."""
     report = fetch_cycle(config, store, sources=sources)
+    calendar_job(config, store)
     failed = len(report.failed)
     log.info(
         "cycle: %d sources, %d new, %d flagged, %d failed",
@@ -159,7 +161,31 @@ def digest_job(
     except DeliveryError as e:
         log.error("digest not delivered (kept pending, retried): %s", e)
     store.set_time(DIGEST_LAST_SLOT, slot)
+    reminder_job(config, store, now)
+    calendar_job(config, store)
     return True
+
+
+def reminder_job(config: Config, store: Store, now: datetime | None = None) -> None:
+    """The reminders due (``[digest] remind_days``), after the digest; each date once."""
+    try:
+        result = digest.send_reminders(store, config, now=now)
+    except DeliveryError as e:
+        log.error("reminders not delivered (kept pending, retried): %s", e)
+        return
+    if not result.nothing_to_report:
+        log.log(logging.WARNING if result.failed else logging.INFO, "%s", result.summary())
+
+
+def calendar_job(config: Config, store: Store) -> None:
+    """Rewrite ``<data_dir>/lendwatch.ics`` (after each cycle and digest). A file that cannot
+    be written is logged; the daemon goes on."""
+    from pipeline.ics import keep_calendar  # icalendar: the daemon and `lendwatch calendar` only
+
+    try:
+        keep_calendar(store, config)
+    except OSError as e:
+        log.error("calendar not written: %s", e)
 
 
 def retry_job(config: Config, store: Store) -> None:

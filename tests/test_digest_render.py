@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.digest import send_alerts, send_digest
 from pipeline.digest.cluster import cluster, doc_key
-from pipeline.digest.views import clean, safe_url
+from pipeline.digest.text import clean, safe_url
 from tests.support.digest_fixtures import (
     NOW,
     add_item,

@@ -51,6 +51,8 @@ ALLOWED: dict[tuple[str, ...], set[str]] = {
     ("export",): STORE,
     ("deliveries",): STORE,
     ("search", "借呗"): STORE,
+    ("calendar",): STORE | {"icalendar"},  # the calendar, and nothing of the digest
+    ("calendar", "--help"): set(),
 }
 
 SCRIPT = """

@@ -45,6 +45,11 @@ COMMANDS: dict[str, Entry] = {
         "backup_",
         "Copy the database to PATH while lendwatch runs (SQLite online backup).",
     ),
+    "calendar": _entry(
+        "calendar_cmds",
+        "calendar_cmd",
+        "Write the flagged items' deadlines and effective dates as an .ics calendar.",
+    ),
     "check-config": _entry(
         "config_cmds", "check_config", "Validate the configuration and print the resolved settings."
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -89,6 +90,21 @@ def deliver(config: Config, send: Callable[[Store], DeliveryReport]) -> Delivery
         fail(str(e), EXIT_STORE)
     finally:
         store.close()
+
+
+def failures_of(report: DeliveryReport) -> DeliveryReport:
+    """Only the failures of ``report`` (to merge into another step's report)."""
+    return replace(
+        report,
+        sent=0,
+        written=0,
+        notified=0,
+        stories=0,
+        items=0,
+        events=0,
+        paths=(),
+        nothing_to_report=True,
+    )
 
 
 def report_failures(report: DeliveryReport) -> None:

@@ -29,6 +29,7 @@ def check_config(ctx: click.Context) -> None:
         "timezone": s.timezone,
         "digest_at": config.digest.at,
         "digest_language": config.digest.language,
+        "remind_days": ", ".join(str(n) for n in config.digest.remind_days) or "none",
         "alerts_min_severity": config.alerts.min_severity,
         "email": (
             safe(f"{config.email.security}://{config.email.host}:{config.email.port} -> ")

@@ -13,6 +13,7 @@ from pipeline.cli.common import (
     deliver,
     exclusive,
     fail,
+    failures_of,
     load,
     load_rules,
     report_failures,
@@ -99,7 +100,7 @@ def run(ctx: click.Context) -> None:
 
 
 def _run(config: Config) -> None:
-    from pipeline.digest import send_alerts, send_digest
+    from pipeline.digest import send_alerts, send_digest, send_reminders
 
     report, _ = _cycle(config, alerts=False)
     click.echo(_summary(report))
@@ -108,7 +109,10 @@ def _run(config: Config) -> None:
         delivery = send_digest(store, config)
         if delivery.ok:  # items are digested now: this only tells of source-health changes
             delivery = delivery.merge(send_alerts(store, config))
-        return delivery
+        reminded = send_reminders(store, config)
+        if not reminded.nothing_to_report:
+            click.echo(safe_lines(reminded.summary()))
+        return delivery.merge(failures_of(reminded))
 
     delivery = deliver(config, digest_then_health)
     click.echo(safe_lines(delivery.summary()))

@@ -14,6 +14,7 @@ from pipeline.cli.common import (
     deliver,
     exclusive,
     fail,
+    failures_of,
     load,
     report_failures,
 )
@@ -23,6 +24,7 @@ from pipeline.errors import StoreError
 
 if TYPE_CHECKING:  # the digest (jinja2, numpy) is imported when something is sent
     from pipeline.digest import DeliveryReport
+    from pipeline.store import Store
 
 
 @click.command()
@@ -43,14 +45,24 @@ def digest(ctx: click.Context, dry_run: bool, preview: bool) -> None:
     2 configuration error; 3 database error; 4 another lendwatch process (the daemon) holds the
     data directory.
     """
-    from pipeline.digest import send_digest
+    from pipeline.digest import send_digest, send_reminders
 
     config = load(ctx)
     dry = dry_run or preview
+
+    def digest_then_reminders(store: Store) -> DeliveryReport:
+        report = send_digest(store, config, dry_run=dry)
+        if dry:
+            return report
+        reminded = send_reminders(store, config)
+        if not reminded.nothing_to_report:
+            click.echo(safe_lines(reminded.summary()))
+        return report.merge(failures_of(reminded))
+
     with ExitStack() as stack:
         if not dry:  # two senders at once could mail the same items twice
             stack.enter_context(exclusive(config))
-        report = deliver(config, lambda store: send_digest(store, config, dry_run=dry))
+        report = deliver(config, digest_then_reminders)
     if preview:
         if report.preview is None:
             fail("no preview was written", EXIT_FAILURE)

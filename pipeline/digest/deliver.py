@@ -20,6 +20,7 @@ from pipeline.db import utcnow
 from pipeline.digest.cluster import Story
 from pipeline.digest.message import DEFAULT_SENDER, build_message, message_bytes
 from pipeline.digest.notify import notify_send
+from pipeline.digest.remind import agenda_for, plan_reminders, render_reminder
 from pipeline.digest.render import Rendered, render_alert, render_chat, render_digest
 from pipeline.digest.report import DeliveryReport
 from pipeline.digest.select import (
@@ -137,6 +138,7 @@ def _record(
     stories: Sequence[Story],
     events: Sequence[HealthEvent],
     now: datetime,
+    reminders: Sequence[tuple[str, str, str, int]] = (),
 ) -> int:
     recipients = [target.address] if target.channel in ("smtp", "notify") else []
     msg_id = ""
@@ -153,6 +155,7 @@ def _record(
         payload=payload,
         item_ids=[i for s in stories for i in s.ids],
         event_ids=[e.id for e in events],
+        reminders=reminders,
         now=now,
     )
 
@@ -198,7 +201,13 @@ def send_digest(
     created: list[int] = []
     for plan in going:
         rendered = render_digest(
-            config, plan.stories, states, now, since=since, carried_over=plan.carried_over
+            config,
+            plan.stories,
+            states,
+            now,
+            since=since,
+            carried_over=plan.carried_over,
+            agenda=agenda_for(store, config, plan.target, now),
         )
         payload = _mail(config, plan.target, rendered, now, "digest")
         counts = _counts(plan.stories, ())
@@ -277,6 +286,26 @@ def send_alerts(store: Store, config: Config, *, now: datetime | None = None) ->
             report = report.merge(_counts(stories, evs))
         created.append(_record(store, "alert", target, subject, payload, stories, evs, now))
         report = _something(report)
+    for delivery_id in created:
+        report = report.merge(_attempt(store, config, store.get_delivery(delivery_id), now))
+    return report
+
+
+def send_reminders(store: Store, config: Config, *, now: datetime | None = None) -> DeliveryReport:
+    """Mail the reminders due now (``digest.remind``), one message per reader; each is recorded
+    with the dates it reminds of before it is sent, and retried like any delivery."""
+    now = now or utcnow()
+    report = DeliveryReport("reminder", nothing_to_report=True)
+    created: list[int] = []
+    for target, due in plan_reminders(store, config, now):
+        rendered = render_reminder(config, due, now)
+        payload = _mail(config, target, rendered, now, "reminder")
+        keys = [d.key for d in due]
+        created.append(
+            _record(store, "reminder", target, rendered.subject, payload, (), (), now, keys)
+        )
+        report = _something(report)
+        log.info("reminder of %d date(s) recorded for %s", len(due), target.key)
     for delivery_id in created:
         report = report.merge(_attempt(store, config, store.get_delivery(delivery_id), now))
     return report

@@ -14,7 +14,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from pipeline.digest.views import clean
+from pipeline.digest.text import clean
 
 DEFAULT_SENDER = "lendwatch@localhost"
 OUTBOX_RECIPIENT = "undisclosed-recipients:;"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -16,10 +16,12 @@ import jinja2
 
 from pipeline.config import Config
 from pipeline.digest.cluster import Story
+from pipeline.digest.facts import AGENDA_DAYS
 from pipeline.digest.labels import labels, tz_label
 from pipeline.digest.select import story_severity
-from pipeline.digest.views import Health, Viewer, clean
-from pipeline.store import HealthEvent, SourceState
+from pipeline.digest.text import clean
+from pipeline.digest.views import Health, Viewer
+from pipeline.store import HealthEvent, SourceState, StoredItem
 
 SUBJECT_TITLE_MAX = 60
 CHAT_TITLE_MAX = 80
@@ -67,21 +69,20 @@ def _dates(config: Config, now: datetime) -> tuple[str, str]:
     return t["date_subject"].format(**fields), t["date_heading"].format(**fields)
 
 
-def _counts(stories: Sequence[Story]) -> tuple[int, int]:
-    high = sum(1 for s in stories if story_severity(s) == "high")
-    return high, len(stories) - high
+SEVERITIES = ("high", "medium", "low")
+
+
+def _counts(t: Mapping[str, str], stories: Sequence[Story], prefix: str) -> str:
+    """The stories per section, named as the sections are: ``重要 2 条 · 关注 3 条``."""
+    found = [story_severity(s) for s in stories]
+    parts = [t[f"{prefix}.{sev}"].format(n=found.count(sev)) for sev in SEVERITIES if sev in found]
+    return t[f"{prefix}_join"].join(parts)
 
 
 def digest_subject(config: Config, stories: Sequence[Story], failing: int, now: datetime) -> str:
     t = labels(config.digest.language)
     date, _ = _dates(config, now)
-    high, rest = _counts(stories)
-    if not stories:
-        counts = t["subject_none"]
-    elif high:
-        counts = t["subject_counts"].format(high=high, rest=rest)
-    else:
-        counts = t["subject_counts_rest"].format(rest=rest)
+    counts = _counts(t, stories, "subject_count") if stories else t["subject_none"]
     if failing:
         counts += t["subject_health"].format(n=failing)
     return clean(t["subject_digest"].format(date=date, counts=counts), 200)
@@ -95,21 +96,22 @@ def render_digest(
     *,
     since: datetime | None = None,
     carried_over: int = 0,
+    agenda: Sequence[tuple[StoredItem, str, date]] = (),
 ) -> Rendered:
-    """The daily digest: ``stories`` must already be in display order."""
-    viewer = Viewer(config)
+    """The daily digest: ``stories`` must already be in display order; ``agenda`` the dated
+    facts of the 日程 section, soonest first (``Store.agenda``)."""
+    viewer = Viewer(config, now)
     t = viewer.t
     health = viewer.health(states)
     subject = digest_subject(config, stories, len(health.failing), now)
     _, heading = _dates(config, now)
-    high, rest = _counts(stories)
     tz = tz_label(config.digest.language, config.settings.timezone)
     if since is None:
         window = t["window_first"].format(end=viewer.time(now), tz=tz)
     else:
         window = t["window"].format(start=viewer.time(since), end=viewer.time(now), tz=tz)
     if stories:
-        summary = t["summary"].format(high=high, rest=rest)
+        summary = _counts(t, stories, "count")
     else:
         summary = t["summary_none_healthy" if health.healthy else "summary_none"]
     context = {
@@ -120,6 +122,8 @@ def render_digest(
         "summary": summary,
         "window": window,
         "sections": viewer.sections(stories),
+        "agenda": viewer.agenda(agenda),
+        "agenda_window": t["agenda_window"].format(n=AGENDA_DAYS),
         "health": health,
         "carried": t["carried"].format(n=carried_over) if carried_over else "",
     }
@@ -144,7 +148,7 @@ def render_alert(
     now: datetime,
 ) -> Rendered:
     """An immediate alert: the new high-severity stories and/or source status changes."""
-    viewer = Viewer(config)
+    viewer = Viewer(config, now)
     health = viewer.health({}, events)
     subject = alert_subject(config, stories, health)
     _, heading = _dates(config, now)

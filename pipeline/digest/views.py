@@ -8,15 +8,15 @@ Links are kept only for http(s) URLs. Escaping is the templates' job (jinja2 aut
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from urllib.parse import urlsplit
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from pipeline.config import Config
+from pipeline.db import utcnow
 from pipeline.digest.cluster import Story, doc_key
+from pipeline.digest.facts import AgendaRow, agenda_rows, facts_line
 from pipeline.digest.labels import (
     authority_label,
     doctype_label,
@@ -24,6 +24,7 @@ from pipeline.digest.labels import (
     topic_label,
 )
 from pipeline.digest.select import story_severity, story_topics
+from pipeline.digest.text import clean, safe_url
 from pipeline.models import ItemAttachment, Match
 from pipeline.store import HealthEvent, SourceState, StoredItem
 
@@ -34,36 +35,7 @@ TOPIC_MAX = 40
 REASON_TERMS = 3
 NAME_MAX = 60
 MAX_FILES = 5
-URL_MAX = 2000
 FAILING = ("blocked", "layout-changed", "error")
-
-
-def clean(text: str | None, limit: int) -> str:
-    """One line of displayable text, at most ``limit`` characters (``…`` marks a cut)."""
-    if not text:
-        return ""
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Zl", "Zp", "Zs"):
-            out.append(" ")
-        elif cat not in ("Cf", "Cs", "Co", "Cn"):
-            out.append(ch)
-    line = re.sub(r" {2,}", " ", "".join(out)).strip()
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def safe_url(url: str | None) -> str | None:
-    if not url:
-        return None
-    url = "".join(ch for ch in url.strip() if unicodedata.category(ch)[0] != "C" and ch != " ")
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or len(url) > URL_MAX:
-        return None
-    return url
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +79,7 @@ class Entry:
     alerted: str
     penalty: str = ""  # the penalty table in one line: parties, total, authority, date
     files: tuple[FileLink, ...] = ()
+    facts: str = ""  # stage, dates and repeals in one line (``digest.facts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +121,12 @@ class Health:
 class Viewer:
     """Builds views for one configuration, language and time zone."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, now: datetime | None = None) -> None:
         self.config = config
         self.lang = config.digest.language
         self.t = labels(self.lang)
         self.tz = ZoneInfo(config.settings.timezone)
+        self.today: date = (now or utcnow()).astimezone(self.tz).date()
         self.names = {s.id: s.name for s in config.sources}
         self.authority = {s.id: s.authority for s in config.sources}
 
@@ -200,7 +174,23 @@ class Viewer:
             alerted=self.t["alerted"].format(time=self.time(alerted)) if alerted else "",
             penalty=self.penalty(lead),
             files=tuple(self.file(a) for a in lead.attachments[:MAX_FILES]),
+            facts=next(
+                (line for line in (facts_line(self.t, i, self.today) for i in story.items) if line),
+                "",
+            ),
         )
+
+    def issuer(self, item: StoredItem) -> str:
+        """Who issued it: the verdict's authority, else the source's name."""
+        verdict = item.verdict
+        if verdict is not None and verdict.authority:
+            return clean(authority_label(self.lang, verdict.authority), NAME_MAX)
+        return self.source_name(item.source_id)
+
+    def agenda(self, dated: Sequence[tuple[StoredItem, str, date]]) -> tuple[AgendaRow, ...]:
+        """The 日程 rows of ``Store.agenda``'s dated facts (soonest first)."""
+        issuers = {item.id: self.issuer(item) for item, _, _ in dated}
+        return agenda_rows(self.t, dated, self.today, issuers)
 
     def money(self, amount: float) -> str:
         """``1769.52万元``, ``800元`` in Chinese; ``CNY 17,695,217.47`` in English."""
@@ -214,7 +204,7 @@ class Viewer:
     def penalty(self, item: StoredItem) -> str:
         """The penalty table in one line: who (the first party and how many), the total of
         fines and confiscations, the deciding authority and the decision date."""
-        p = item.penalty
+        p = item.stated_penalty()
         if not p or not p.get("parties"):
             return ""
         parties = [str(x) for x in p["parties"]]

@@ -41,8 +41,6 @@ def _facts_rows(
     return rows
 
 
-
-
 class Store:
     """lendwatch's SQLite database: every read and write the pipeline makes, as one object.
 
