@@ -47,7 +47,7 @@ def test_digest_sent_once_and_items_marked(tmp_path: Path, smtp_server: SMTPTest
     assert received.recipients == ["risk@example.com"]
     assert received.sender == "lendwatch@example.com"
     msg = received.message
-    assert msg["Subject"] == "【借贷监测】11月28日：2条重要，3条相关"
+    assert msg["Subject"] == "【借贷监测】11月28日：重要2条，关注2条，一般1条"
     assert msg["To"] == "risk@example.com"
     assert msg["From"] == "借贷监测 <lendwatch@example.com>"
     assert msg["Message-ID"].endswith("@example.com>")

@@ -97,7 +97,7 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
     assert len(smtp_server.messages) == 2
     text = smtp_server.messages[1].text
     assert "加强助贷业务管理" in text and "征信业务常见问题解答" in text
-    assert "网络小额贷款业务" not in text and "1 条重要，1 条相关" in text
+    assert "网络小额贷款业务" not in text and "重要 1 条 · 关注 1 条" in text
     # the archive is handled (never offered again) without any message carrying it
     rows = store.db.execute(
         "SELECT COUNT(*) FROM items WHERE id IN ({}) AND digested_at IS NOT NULL"

@@ -57,9 +57,13 @@ def test_digest_structure(tmp_path: Path) -> None:
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert all(p.get_content_charset() == "utf-8" for p in msg.iter_parts())
-    assert msg["Subject"] == "【借贷监测】11月28日：2条重要，3条相关，1个数据源异常"
+    # the counts name the sections (重要 / 关注 / 一般), in the subject and the header alike
+    assert msg["Subject"] == "【借贷监测】11月28日：重要2条，关注2条，一般1条，1个数据源异常"
     assert msg["Date"] == "Sat, 28 Nov 2026 00:00:00 +0000"
     text, html = parts(msg)
+    assert text.splitlines()[1] == "重要 2 条 · 关注 2 条 · 一般 1 条"
+    assert "==== 重要（2） ====" in text and "==== 关注（2） ====" in text
+    assert "==== 一般（1） ====" in text
     # high first, then by topic; the reprint folded into the regulator's entry
     order = [text.index(t) for t in ("借呗暂停", "网络小额贷款业务管理", "消费贷利率", "征信修复")]
     assert order == sorted(order)
@@ -81,8 +85,12 @@ def test_digest_structure(tmp_path: Path) -> None:
 
 def test_digest_in_english_has_english_labels(tmp_path: Path) -> None:
     msg = sample_digest(tmp_path, "en")
-    assert msg["Subject"] == "[Lending watch] 28 Nov: 2 important, 3 relevant, 1 source(s) failing"
+    subject = "[Lending watch] 28 Nov: 2 important, 2 notable, 1 other, 1 source(s) failing"
+    # 78+ characters: the email package folds the whole value onto a continuation line, and
+    # its parser keeps the fold's space (mail clients drop it)
+    assert msg["Subject"].strip() == subject
     text, _ = parts(msg)
+    assert text.splitlines()[1] == "2 important · 2 notable · 1 other"
     assert "Why: " in text and "Also reported by: 新浪财经" in text
     assert "Published: 2026-11-27 10:00" in text and "Beijing time" in text
 
