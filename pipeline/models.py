@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -266,3 +266,50 @@ class RunReport:
     @property
     def flagged_items(self) -> int:
         return sum(s.flagged for s in self.sources)
+
+
+def iso_day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFacts:
+    """An item's lifecycle and enforcement facts as stored (``store.facts``): the extractor's
+    ``pipeline.extract.Facts`` in JSON-ready shapes, without importing it. ``penalty`` (or
+    None) has parties, amount_yuan, authority, decision_date (``YYYY-MM-DD``), violations and
+    records [{party, violation, decision, amount_yuan}]."""
+
+    stage: str
+    comment_deadline: date | None = None
+    effective: date | None = None
+    effective_raw: str | None = None
+    transition_end: date | None = None
+    repeals: tuple[str, ...] = ()
+    doc_number: str | None = None
+    penalty: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields of a ``lendwatch extract`` line (no ``id``), in its order and shapes."""
+        p = self.penalty
+        return {
+            "stage": self.stage,
+            "comment_deadline": iso_day(self.comment_deadline),
+            "effective": iso_day(self.effective),
+            "effective_raw": self.effective_raw,
+            "transition_end": iso_day(self.transition_end),
+            "repeals": list(self.repeals),
+            "doc_number": self.doc_number,
+            "penalty": None
+            if p is None
+            else {k: p.get(k) for k in ("parties", "amount_yuan", "authority", "decision_date")}
+            | {"violations": list(p.get("violations") or [])},
+        }
+
+    def dates(self) -> dict[str, date]:
+        """The dated facts by field name, in ``DATE_FIELDS`` order."""
+        named = {
+            "comment_deadline": self.comment_deadline,
+            "effective": self.effective,
+            "transition_end": self.transition_end,
+        }
+        return {k: v for k, v in named.items() if v is not None}

@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from pipeline.db import IDS, ids_param, iso, utcnow
+from pipeline.models import StoredFacts, iso_day
 
 if TYPE_CHECKING:
     from pipeline.extract.models import Facts
@@ -54,52 +54,6 @@ DATE_FIELDS = ("comment_deadline", "effective", "transition_end")
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFacts:
-    """An item's stored facts. ``penalty`` (or None) has parties, amount_yuan, authority,
-    decision_date (``YYYY-MM-DD``), violations and records [{party, violation, decision,
-    amount_yuan}]."""
-
-    stage: str
-    comment_deadline: date | None = None
-    effective: date | None = None
-    effective_raw: str | None = None
-    transition_end: date | None = None
-    repeals: tuple[str, ...] = ()
-    doc_number: str | None = None
-    penalty: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields of a ``lendwatch extract`` line (no ``id``), in its order and shapes."""
-        p = self.penalty
-        return {
-            "stage": self.stage,
-            "comment_deadline": iso_day(self.comment_deadline),
-            "effective": iso_day(self.effective),
-            "effective_raw": self.effective_raw,
-            "transition_end": iso_day(self.transition_end),
-            "repeals": list(self.repeals),
-            "doc_number": self.doc_number,
-            "penalty": None
-            if p is None
-            else {k: p.get(k) for k in ("parties", "amount_yuan", "authority", "decision_date")}
-            | {"violations": list(p.get("violations") or [])},
-        }
-
-    def dates(self) -> dict[str, date]:
-        """The dated facts by field name, in ``DATE_FIELDS`` order."""
-        named = {
-            "comment_deadline": self.comment_deadline,
-            "effective": self.effective,
-            "transition_end": self.transition_end,
-        }
-        return {k: v for k, v in named.items() if v is not None}
-
-
-def iso_day(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
 
 
 def row_of(item_id: str, facts: Facts) -> tuple[Any, ...]:

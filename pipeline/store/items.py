@@ -20,8 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from pipeline.db import IDS, ids_param, iso, parse_iso, transaction, utcnow
-from pipeline.models import Item, ItemAttachment, Verdict
-from pipeline.store.facts import StoredFacts
+from pipeline.models import Item, ItemAttachment, StoredFacts, Verdict
 
 # the facts of ``lendwatch extract`` that ``lendwatch export`` carries under the same names
 FACT_FIELDS = (
