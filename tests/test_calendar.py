@@ -17,6 +17,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.jobs import calendar_job, digest_job
+from pipeline.models import Item
 from pipeline.store import Store
 from tests.support.digest_fixtures import NOW
 from tests.support.harness import ROOT, clean_env, lendwatch
@@ -30,16 +31,17 @@ def events_of(data: bytes) -> Events:
     assert cal["version"] == "2.0" and cal["prodid"]
     out: Events = {}
     for event in cal.walk("VEVENT"):
+        assert isinstance(event, icalendar.Event)
         uid = str(event["uid"])
         assert uid not in out, f"duplicate UID {uid}"
         out[uid] = event
     return out
 
 
-def store_with(tmp_path: Path, *items: object) -> Path:
+def store_with(tmp_path: Path, *items: Item) -> Path:
     config = config_with_sources(tmp_path)
     with Store.open(tmp_path / "data" / "lendwatch.db") as store:
-        store.save_classified(list(items), flag)  # type: ignore[arg-type]
+        store.save_classified(list(items), flag)
     return config
 
 
