@@ -178,7 +178,7 @@ def test_reclassify_extracts_the_facts_again(tmp_path: Path) -> None:
     assert db_rows(db, "SELECT count(*) FROM item_facts") == [(3,)]  # a dry run stores nothing
     out = lendwatch(config, "reclassify")
     assert out.returncode == 0, out.stderr
-    assert "facts extracted again for 4 item(s)" in out.stdout
+    assert "facts extracted again for 4 item(s)" in out.stdout.splitlines()[0]
     rows = exported(config)
     assert rows[FINAL.title]["effective"] == "2026-12-05" and rows[FINAL.title]["stage"] == "final"
     assert rows[DRAFT.title]["comment_deadline"] == "2026-12-20"

@@ -352,12 +352,11 @@ def reclassify(
             store.save_verdicts(verdicts)
             extracted = store.save_facts(items)
     action = "would change" if dry_run else "changed"
+    facts = "" if dry_run else f"; facts extracted again for {extracted} item(s)"
     click.echo(
         f"reclassified {len(items)} item(s) with rules {classifier.version}: "
-        f"{len(changes)} {action}"
+        f"{len(changes)} {action}{facts}"
     )
-    if not dry_run:
-        click.echo(f"facts extracted again for {extracted} item(s)")
     for iid, change, title in changes:
         click.echo(f"  {iid}  {safe(change)}  {safe(title)}")
 
