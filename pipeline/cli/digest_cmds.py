@@ -104,7 +104,7 @@ def _list_deliveries(config: Config, retry: bool, limit: int) -> None:
         click.echo("No deliveries recorded yet.")
     for d in records:
         when = (d.sent_at or d.last_attempt or d.created_at).astimezone(tz)
-        line = f"{d.id:>5}  {d.kind:<6} {d.channel:<6} {d.status:<7} {when:%Y-%m-%d %H:%M}"
+        line = f"{d.id:>5}  {d.kind:<8} {d.channel:<6} {d.status:<7} {when:%Y-%m-%d %H:%M}"
         line += f"  {safe(d.target)}  {safe(d.subject)}"
         click.echo(line)
         if d.status != "sent" and d.last_error:
