@@ -111,6 +111,26 @@ def test_the_html_digest_has_the_agenda_and_the_facts_line(
     assert "阶段：</span>征求意见稿 · 征求意见截止 12月20日（还有22天）" in content
 
 
+def test_the_facts_line_and_the_agenda_in_english(
+    tmp_path: Path, smtp_server: SMTPTestServer
+) -> None:
+    config = make_config(
+        tmp_path, email=smtp_config(smtp_server.host, smtp_server.port), language="en"
+    )
+    with database(config) as store:
+        store_items(store, [FINAL, DRAFT])
+        assert send_digest(store, config, now=NOW).sent == 1
+    text = text_of(smtp_server.messages[0])
+    assert text.splitlines()[1] == "1 important · 1 notable"
+    assert "==== Agenda (next 60 days) ====" in text
+    assert f"- 2026-12-05 (7 days left) in force: {FINAL.title}" in text
+    assert f"- 20 Dec (22 days left) comments due: {DRAFT.title}" in text
+    assert (
+        "   Stage: final · in force 2026-12-05 (7 days left) · transition ends 2027-12-31"
+        " (398 days left) · repeals 《消费金融公司试点管理办法》\n"
+    ) in text
+
+
 def test_reminders_go_out_n_days_before_each_date_once(
     tmp_path: Path, smtp_server: SMTPTestServer
 ) -> None:
