@@ -246,6 +246,8 @@ def test_a_version_9_database_migrates_in_place_and_reclassify_fills_the_facts(
     assert db_rows(db, "SELECT count(*) FROM items") == [(2,)]  # in place: the items stay
     assert db_rows(db, "SELECT count(*) FROM item_facts") == [(0,)]  # not backfilled
     assert rows[FINAL.title]["stage"] is None and rows[FINAL.title]["effective"] is None
+    explained = lendwatch(config, "explain", FINAL.id)
+    assert "facts: none stored (`lendwatch reclassify` extracts them)" in explained.stdout
     out = lendwatch(config, "reclassify")
     assert out.returncode == 0, out.stderr
     rows = exported(config)

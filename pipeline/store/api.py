@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -15,30 +14,11 @@ import sqlite_utils
 from pipeline.db import backup as online_backup
 from pipeline.db import transaction
 from pipeline.errors import StoreError
-from pipeline.models import Item, ItemAttachment, SourceReport, SourceResult, Verdict
+from pipeline.models import Item, SourceReport, SourceResult, Verdict
 from pipeline.store import clearance, deliveries, enrich, facts, items, meta, schema, sources
 from pipeline.store.deliveries import Delivery
 from pipeline.store.items import SaveResult, StoredItem
 from pipeline.store.sources import HealthEvent, SourceState
-
-log = logging.getLogger(__name__)
-
-
-def _facts_rows(
-    found: Iterable[tuple[str, str, str, str, datetime | None, Sequence[ItemAttachment]]],
-) -> list[tuple[object, ...]]:
-    """``item_facts`` rows of ``(id, title, summary, body, published, attachments)``. An item
-    the extractor fails on (a bug) is logged and gets no facts; it is still stored."""
-    from pipeline.extract import extract_item  # bs4: only where items are stored or reclassified
-
-    rows: list[tuple[object, ...]] = []
-    for item_id, title, summary, body, published, files in found:
-        texts = tuple(a.text for a in files if a.text)
-        try:
-            rows.append(facts.row_of(item_id, extract_item(title, summary, body, published, texts)))
-        except Exception:
-            log.exception("facts of item %s not extracted", item_id)
-    return rows
 
 
 class Store:
@@ -153,13 +133,13 @@ class Store:
                 (i.id, i.title, i.summary, i.body, i.published, i.attachments)
                 for i in (*saved.new, *updated)
             )
-            facts.save(conn, _facts_rows(found))
+            facts.save(conn, facts.extract_rows(found))
         return saved, verdicts
 
     def save_facts(self, stored: Sequence[StoredItem]) -> int:
         """Extract and store (replace) the facts of ``stored`` (reclassify); returns how many
         were stored. ``stored`` must carry its attachment texts (``iter_items`` does)."""
-        rows = _facts_rows(
+        rows = facts.extract_rows(
             (i.id, i.title, i.summary, i.body, i.published, i.attachments) for i in stored
         )
         with transaction(self.db) as conn:

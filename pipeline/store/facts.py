@@ -10,26 +10,30 @@ schema version 9 starts with the table empty: the migration is SQL only and extr
 
 The three date columns are indexed: the agenda and the calendar (``dated``) select by date.
 
-This module does not import ``pipeline.extract`` (its package pulls in bs4): rows come back as
-``StoredFacts``, the same fields in JSON-ready shapes; ``row_of`` takes the extractor's
-``Facts`` by duck typing.
+``pipeline.extract`` (its package pulls in bs4) is imported only inside ``extract_rows``, which
+runs where items are stored or reclassified: reading facts (export, the digest, the calendar)
+does not load it. Rows come back as ``models.StoredFacts``, the same fields in JSON-ready
+shapes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from pipeline.db import IDS, ids_param, iso, utcnow
-from pipeline.models import StoredFacts, iso_day
+from pipeline.models import ItemAttachment, StoredFacts, iso_day
 
 if TYPE_CHECKING:
     from pipeline.extract.models import Facts
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE item_facts (
@@ -124,3 +128,20 @@ def dated(
     sql = " UNION ALL ".join(branches) + " ORDER BY 3, 1, 2"
     rows = db.execute(sql, [low, high] * len(DATE_FIELDS)).fetchall()
     return [(item_id, name, date.fromisoformat(day)) for item_id, name, day in rows]
+
+
+def extract_rows(
+    found: Iterable[tuple[str, str, str, str, datetime | None, Sequence[ItemAttachment]]],
+) -> list[tuple[object, ...]]:
+    """``item_facts`` rows of ``(id, title, summary, body, published, attachments)``. An item
+    the extractor fails on (a bug) is logged and gets no facts; it is still stored."""
+    from pipeline.extract import extract_item  # bs4: only where items are stored or reclassified
+
+    rows: list[tuple[object, ...]] = []
+    for item_id, title, summary, body, published, files in found:
+        texts = tuple(a.text for a in files if a.text)
+        try:
+            rows.append(row_of(item_id, extract_item(title, summary, body, published, texts)))
+        except Exception:
+            log.exception("facts of item %s not extracted", item_id)
+    return rows
