@@ -245,6 +245,7 @@ class SourceReport:
     flagged: int
     not_modified: bool
     elapsed_seconds: float
+    backlog: int = 0  # of the new items: stored as backlog, counted in the digest, not mailed
 
 
 @dataclass(frozen=True, slots=True)

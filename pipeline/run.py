@@ -18,7 +18,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pipeline.classify import Classifier, cached_classifier
 from pipeline.classify.inputs import classify_fields
@@ -36,6 +36,7 @@ from pipeline.fetch.http import (
     policy_for,
 )
 from pipeline.models import Item, RunReport, Source, SourceReport, SourceResult, item_id
+from pipeline.news import backlog_of
 from pipeline.store import BROKEN_AFTER, Store
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,18 @@ async def run_cycle_async(
     by_id = {s.id: s for s in chosen}
     policy = policy or policy_for(len(chosen))
     rules = classifier or load_classifier(config)
+    states = store.source_states()
     conditional = {
         sid: Conditional(etag=st.etag, last_modified=st.last_modified)
-        for sid, st in store.source_states().items()
+        for sid, st in states.items()
         if sid in by_id
     }
+    max_age = timedelta(days=config.digest.max_age_days)
+
+    def last_success(source_id: str) -> datetime | None:
+        state = states.get(source_id)
+        return state.last_success if state is not None else None
+
     reports: dict[str, SourceReport] = {}
 
     async def handle(result: SourceResult, session: Session) -> None:
@@ -89,7 +97,14 @@ async def run_cycle_async(
             result = replace(result, items=keep_identities(store, result.items))
             if result.status == "ok" and result.items and _has_details(source):
                 result = await _with_details(result, store, by_id, config, session)
-            reports[source.id] = store_result(store, result, source, rules)
+            reports[source.id] = store_result(
+                store,
+                result,
+                source,
+                rules,
+                last_success=last_success(source.id),
+                max_age=max_age,
+            )
         except StoreError:
             raise  # the database's fault: the cycle stops, no source is blamed
         except Exception as e:  # the per-source boundary: nothing one source does crosses it
@@ -101,7 +116,9 @@ async def run_cycle_async(
                 http_status=result.http_status,
                 elapsed_seconds=result.elapsed_seconds,
             )
-            reports[source.id] = store_result(store, failed, source, rules)
+            reports[source.id] = store_result(
+                store, failed, source, rules, last_success=None, max_age=max_age
+            )
 
     async with open_session(
         config.settings,
@@ -207,15 +224,33 @@ def keep_identities(store: Store, items: Sequence[Item]) -> tuple[Item, ...]:
 
 
 def store_result(
-    store: Store, result: SourceResult, source: Source, classifier: Classifier
+    store: Store,
+    result: SourceResult,
+    source: Source,
+    classifier: Classifier,
+    *,
+    last_success: datetime | None,
+    max_age: timedelta,
 ) -> SourceReport:
     """Store one source's items, classify the new and edited ones, record its health.
 
+    New items that are backlog (``pipeline.news``: a first fetch, a source back after failing
+    longer than ``max_age``, items below everything seen on the list) are stored as such.
+    ``last_success``: the source's last successful fetch before this one.
+
     Raises StoreError when the database fails; the source is not blamed for it.
     """
-    new = updated = flagged = 0
+    new = updated = flagged = backlog = 0
     if result.status == "ok" and result.items:
         try:
+            reasons = backlog_of(
+                result.items,
+                store.known_ids([i.id for i in result.items]),
+                last_success=last_success,
+                now=datetime.now(UTC),
+                max_age=max_age,
+            )
+            backlog = len(reasons)
             # items and their verdicts in one transaction: a crash in between would leave items
             # stored but unclassified, and the next run sees them unchanged and never flags them
             saved, verdicts = store.save_classified(
@@ -227,6 +262,7 @@ def store_result(
                     issuer=source.issuer,
                     authority=source.authority,
                 ),
+                backlog=reasons,
             )
             new, updated = len(saved.new), len(saved.updated)
             flagged = sum(1 for _, v in verdicts if v.flagged)
@@ -246,6 +282,7 @@ def store_result(
         flagged=flagged,
         not_modified=result.not_modified,
         elapsed_seconds=result.elapsed_seconds,
+        backlog=min(backlog, new),
     )
     try:
         event = store.record_result(result, report)
@@ -267,13 +304,14 @@ def _log_report(r: SourceReport, transition: str | None) -> None:
     """One line per source per cycle; a health transition is said on the same line."""
     if r.status == "ok":
         log.info(
-            "%s: ok%s fetched=%d new=%d updated=%d flagged=%d (%.2fs)%s",
+            "%s: ok%s fetched=%d new=%d updated=%d flagged=%d%s (%.2fs)%s",
             r.source_id,
             " 304" if r.not_modified else "",
             r.fetched,
             r.new,
             r.updated,
             r.flagged,
+            f" backlog={r.backlog}" if r.backlog else "",
             r.elapsed_seconds,
             " - recovered" if transition == "recovered" else "",
         )

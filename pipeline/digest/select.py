@@ -5,14 +5,14 @@ A *target* is one destination: a mail recipient (channel ``smtp``), the outbox f
 target gets only the stories that pass its topic and minimum-severity filters and that no
 earlier delivery of the same kind to it already carries.
 
-Old news is never mailed: an item whose ``published`` date lies more than ``[digest]
-max_age_days`` before we first saw it (the first fetch of a source stores its whole list page,
-archive included) is stored and classified but neither digested nor alerted; the digest marks it
-handled without a message. Undated items count as new.
+Backlog is never mailed item by item (``pipeline.news``: the first fetch of a source, a source
+back after a long failure, items that scrolled in below everything seen on their list): the
+store leaves it out of the candidates, and the digest counts it once per source
+(``plan_backlog``).
 
-The digest window is everything flagged, not yet digested, not old news, and first seen up to
+The digest window is everything flagged, not yet digested, not backlog, and first seen up to
 ``now``. Immediate alerts consider items first seen in the last ``ALERT_LOOKBACK``, not yet in a
-sent digest and not old news; a story already alerted in the last ``ALERT_MEMORY`` is never
+sent digest and not backlog; a story already alerted in the last ``ALERT_MEMORY`` is never
 alerted again, whichever source reprints it.
 """
 
@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pipeline.config import Config
 from pipeline.digest.cluster import Story, cluster
 from pipeline.models import SEVERITY_RANK
-from pipeline.store import Store, StoredItem
+from pipeline.store import BacklogCount, Store, StoredItem
 
 ALERT_LOOKBACK = timedelta(days=2)
 ALERT_MEMORY = timedelta(days=14)
@@ -141,25 +141,20 @@ def _plan(
     return plans, wanted
 
 
-def max_age(config: Config) -> timedelta:
-    return timedelta(days=config.digest.max_age_days)
-
-
-def is_old_news(item: StoredItem, age: timedelta) -> bool:
-    """Published more than ``age`` before it was first seen (an archive, not news)."""
-    return item.published is not None and item.published < item.first_seen - age
-
-
 def plan_digest(store: Store, config: Config, now: datetime) -> tuple[list[Plan], set[str]]:
-    """Plans per mail target, and the candidate items no target gets (unwanted or old news)."""
-    age = max_age(config)
+    """Plans per mail target, and the candidate items no target gets (unwanted)."""
     items = store.digest_candidates(now)
-    news = [i for i in items if not is_old_news(i, age)]
-    stories = stories_of(config, news)
+    stories = stories_of(config, items)
     plans, wanted = _plan(store, "digest", mail_targets(config), stories, config.digest.max_items)
     claimed_any = store.claimed_item_ids("digest")
     unwanted = {i.id for i in items} - wanted - claimed_any
     return plans, unwanted
+
+
+def plan_backlog(store: Store, now: datetime) -> tuple[BacklogCount, ...]:
+    """The backlog first seen up to ``now`` that no digest has counted yet, per source and
+    reason."""
+    return tuple(store.untold_backlog(now))
 
 
 def alert_threshold(config: Config) -> str | None:
@@ -167,9 +162,9 @@ def alert_threshold(config: Config) -> str | None:
     return None if value == "off" else value
 
 
-def _alert_items(store: Store, min_rank: int, now: datetime, age: timedelta) -> list[StoredItem]:
+def _alert_items(store: Store, min_rank: int, now: datetime) -> list[StoredItem]:
     items = store.alert_candidates(now - ALERT_LOOKBACK, now)
-    return [i for i in items if rank(i.severity) >= min_rank and not is_old_news(i, age)]
+    return [i for i in items if rank(i.severity) >= min_rank]
 
 
 def plan_alerts(store: Store, config: Config, now: datetime) -> tuple[list[Plan], set[str]]:
@@ -183,7 +178,7 @@ def plan_alerts(store: Store, config: Config, now: datetime) -> tuple[list[Plan]
     ]
     chats = list(notify_targets(config))
     min_rank = min(rank(t.min_severity) for t in [*mail, *chats])
-    candidates = _alert_items(store, min_rank, now, max_age(config))
+    candidates = _alert_items(store, min_rank, now)
     if not candidates:
         return [], set()
     candidate_ids = {c.id for c in candidates}

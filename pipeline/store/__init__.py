@@ -9,7 +9,7 @@ to them). The clock and connection helpers they share are ``pipeline.db``.
 from pipeline.store.api import Store
 from pipeline.store.deliveries import KINDS as DELIVERY_KINDS
 from pipeline.store.deliveries import Delivery
-from pipeline.store.items import SaveResult, StoredItem
+from pipeline.store.items import BacklogCount, SaveResult, StoredItem
 from pipeline.store.meta import (
     DAEMON_PID,
     DAEMON_STARTED,
@@ -27,6 +27,7 @@ __all__ = [
     "DIGEST_LAST_SLOT",
     "NEXT_RUN_PREFIX",
     "PRUNE_LAST",
+    "BacklogCount",
     "Delivery",
     "HealthEvent",
     "SaveResult",

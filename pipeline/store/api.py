@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from pipeline.errors import StoreError
 from pipeline.models import Item, SourceReport, SourceResult, Verdict
 from pipeline.store import clearance, deliveries, enrich, facts, items, meta, schema, sources
 from pipeline.store.deliveries import Delivery
-from pipeline.store.items import SaveResult, StoredItem
+from pipeline.store.items import BacklogCount, SaveResult, StoredItem
 from pipeline.store.sources import HealthEvent, SourceState
 
 
@@ -45,6 +45,7 @@ class Store:
                                   first; ``search(query)`` full text, with snippets
       ``digest_candidates(until)``, ``alert_candidates(since, until)``, ``alert_history(since)``
                                   the items the digest and the alerts plan with
+      ``untold_backlog(until)``, ``mark_backlog_told(until, now)``  the backlog a digest counts
       ``index_pending()``         add new rows to the full-text index (once per cycle)
       ``prune_bodies(days)``      retention: drop raw bodies, keep items and verdicts
 
@@ -114,17 +115,25 @@ class Store:
     def known_ids(self, ids: Iterable[str]) -> set[str]:
         return items.known_ids(self.db, ids)
 
-    def save_items(self, new_items: Sequence[Item], now: datetime | None = None) -> SaveResult:
-        return items.save_items(self.db, new_items, now)
+    def save_items(
+        self,
+        new_items: Sequence[Item],
+        now: datetime | None = None,
+        backlog: Mapping[str, str] | None = None,
+    ) -> SaveResult:
+        return items.save_items(self.db, new_items, now, backlog)
 
     def save_classified(
-        self, new_items: Sequence[Item], classify: Callable[[Item], Verdict]
+        self,
+        new_items: Sequence[Item],
+        classify: Callable[[Item], Verdict],
+        backlog: Mapping[str, str] | None = None,
     ) -> tuple[SaveResult, list[tuple[str, Verdict]]]:
         """Items, their penalty tables and attachments, and the verdicts of the new and edited
         ones, in one transaction. An edited item is classified with the penalty and the
         attachments stored for it when the list fetch brought none."""
         with transaction(self.db) as conn:
-            saved = items.save_items(self.db, new_items)
+            saved = items.save_items(self.db, new_items, backlog=backlog)
             enrich.save(conn, (*saved.new, *saved.updated))
             updated = self._with_stored_facts(saved.updated)
             verdicts = [(item.id, classify(item)) for item in (*saved.new, *updated)]
@@ -219,6 +228,12 @@ class Store:
 
     def alert_candidates(self, since: datetime, until: datetime) -> list[StoredItem]:
         return self.enriched(items.alert_candidates(self.db, since, until), text=False)
+
+    def untold_backlog(self, until: datetime) -> list[BacklogCount]:
+        return items.untold_backlog(self.db, until)
+
+    def mark_backlog_told(self, until: datetime, now: datetime) -> int:
+        return items.mark_backlog_told(self.db, until, now)
 
     def alert_history(self, since: datetime) -> list[StoredItem]:
         return self.enriched(items.alert_history(self.db, since), text=False)

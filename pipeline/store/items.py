@@ -12,7 +12,7 @@ flagged items can be larger than that.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -145,9 +145,14 @@ def known_ids(db: sqlite_utils.Database, ids: Iterable[str]) -> set[str]:
 
 
 def save_items(
-    db: sqlite_utils.Database, items: Sequence[Item], now: datetime | None = None
+    db: sqlite_utils.Database,
+    items: Sequence[Item],
+    now: datetime | None = None,
+    backlog: Mapping[str, str] | None = None,
 ) -> SaveResult:
-    """Insert new items, update edited ones (content hash changed), touch the rest."""
+    """Insert new items, update edited ones (content hash changed), touch the rest.
+
+    ``backlog``: item id -> why a new item is backlog (``pipeline.news``); stored with it."""
     now_s = iso(now or utcnow())
     by_id: dict[str, Item] = {}
     for item in items:  # a feed may list the same entry twice: keep the first
@@ -179,6 +184,7 @@ def save_items(
             }
             if iid not in existing:
                 record["first_seen"] = now_s
+                record["backlog"] = (backlog or {}).get(iid)
                 cols = ", ".join(record)
                 conn.execute(
                     f"INSERT INTO items ({cols}) VALUES ({', '.join('?' * len(record))})",
@@ -259,21 +265,59 @@ def _select(db: sqlite_utils.Database, where: str, params: Sequence[Any]) -> Ite
         yield _row_to_item(row)
 
 
+# The conditions of the partial index ``items_pending`` (schema): the planners read only it.
+PENDING = "flagged = 1 AND digested_at IS NULL AND backlog IS NULL"
+
+
 def digest_candidates(db: sqlite_utils.Database, until: datetime) -> list[StoredItem]:
-    """Flagged items not yet digested, first seen up to ``until``, oldest first."""
-    where = "flagged = 1 AND digested_at IS NULL AND first_seen <= ?"
+    """Flagged items not yet digested and not backlog, first seen up to ``until``, oldest
+    first."""
+    where = f"{PENDING} AND first_seen <= ?"
     return list(_select(db, where, [iso(until)]))
 
 
 def alert_candidates(
     db: sqlite_utils.Database, since: datetime, until: datetime
 ) -> list[StoredItem]:
-    """Flagged items neither alerted nor digested, first seen between ``since`` and ``until``."""
-    where = (
-        "flagged = 1 AND alerted_at IS NULL AND digested_at IS NULL"
-        " AND first_seen >= ? AND first_seen <= ?"
-    )
+    """Flagged items neither alerted nor digested nor backlog, first seen between ``since`` and
+    ``until``."""
+    where = f"{PENDING} AND alerted_at IS NULL AND first_seen >= ? AND first_seen <= ?"
     return list(_select(db, where, [iso(since), iso(until)]))
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogCount:
+    """Backlog items of one source not yet told in a digest, for one reason
+    (``pipeline.news``)."""
+
+    source_id: str
+    reason: str
+    items: int
+    flagged: int
+
+
+# The conditions of the partial index ``items_backlog_untold`` (schema).
+UNTOLD = "backlog IS NOT NULL AND digested_at IS NULL"
+
+
+def untold_backlog(db: sqlite_utils.Database, until: datetime) -> list[BacklogCount]:
+    """Counts of the backlog first seen up to ``until`` that no digest has told of yet."""
+    sql = (
+        f"SELECT source_id, backlog, COUNT(*), SUM(flagged) FROM items WHERE {UNTOLD}"
+        " AND first_seen <= ? GROUP BY source_id, backlog ORDER BY source_id, backlog"
+    )
+    return [BacklogCount(*row) for row in db.execute(sql, [iso(until)])]
+
+
+def mark_backlog_told(db: sqlite_utils.Database, until: datetime, now: datetime) -> int:
+    """The backlog first seen up to ``until`` is told (a digest carrying its counts is
+    recorded): ``digested_at`` = ``now``. Returns how many items."""
+    with transaction(db) as conn:
+        cur = conn.execute(
+            f"UPDATE items SET digested_at = ? WHERE {UNTOLD} AND first_seen <= ?",
+            [iso(now), iso(until)],
+        )
+    return cur.rowcount
 
 
 def alert_history(db: sqlite_utils.Database, since: datetime) -> list[StoredItem]:

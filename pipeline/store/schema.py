@@ -205,6 +205,18 @@ WHEN old.rowid <= (SELECT indexed_rowid FROM fts_state) BEGIN
 END;
 """
 
+# Backlog (``pipeline.news``): new items of a first fetch, of a source back after a long failure,
+# or below everything seen on their list, are stored and classified but not mailed one by one;
+# the digest counts them once. The planning queries read only what can be sent, through partial
+# indexes whose conditions are theirs.
+_ITEMS_BACKLOG = """
+ALTER TABLE items ADD COLUMN backlog TEXT;
+CREATE INDEX items_pending ON items (first_seen)
+    WHERE flagged = 1 AND digested_at IS NULL AND backlog IS NULL;
+CREATE INDEX items_backlog_untold ON items (source_id)
+    WHERE backlog IS NOT NULL AND digested_at IS NULL;
+"""
+
 # In the order they shipped; version N is the state after MIGRATIONS[N]. Keys run 1..VERSION.
 MIGRATIONS: Mapping[int, Migration] = MappingProxyType(
     {
@@ -221,6 +233,7 @@ MIGRATIONS: Mapping[int, Migration] = MappingProxyType(
             "lifecycle facts of items, reminders of their dates",
             facts.SCHEMA + deliveries.SCHEMA_REMINDERS,
         ),
+        11: Migration("backlog of items, partial indexes of what can be sent", _ITEMS_BACKLOG),
     }
 )
 VERSION = max(MIGRATIONS)
