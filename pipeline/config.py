@@ -97,7 +97,12 @@ class DigestConfig:
     language: str = "zh"
     send_empty: bool = False
     max_items: int = 200
-    max_age_days: int = 14  # items published longer before they were first seen are never mailed
+    # backlog (pipeline.news): a source failing longer than this comes back as backlog; on a
+    # list with no item seen before, items published longer ago than this are backlog
+    max_age_days: int = 14
+    # a source's first fetch: "count" (told once in the digest as counts) or "mail" (its items
+    # mailed as news, except those published more than max_age_days ago)
+    first_fetch: str = "count"
     # reminders of flagged items' deadlines, effective dates and transition ends: N days before
     remind_days: tuple[int, ...] = (7, 1)
 
@@ -179,6 +184,7 @@ DIGEST_KEYS: Mapping[str, _T] = {
     "max_items": int,
     "max_age_days": int,
     "remind_days": list,
+    "first_fetch": str,
 }
 ALERTS_KEYS: Mapping[str, _T] = {"min_severity": str}
 NOTIFY_KEYS: Mapping[str, _T] = {"url": str, "name": str, "min_severity": str}
@@ -468,6 +474,8 @@ def load_config(path: Path | str | None = None) -> Config:
             _check_range(d[key], f"digest.{key}", f"digest.{key}", problems)
     if "remind_days" in d:
         d["remind_days"] = _remind_days(d["remind_days"], problems)
+    if "first_fetch" in d and d["first_fetch"] not in ("count", "mail"):
+        problems.add("digest.first_fetch", "expected count or mail")
     digest = DigestConfig(**d)
 
     a = check_table(_sub(data, "alerts", problems), ALERTS_KEYS, "alerts", problems)

@@ -14,7 +14,8 @@ was removed is not. So the rule reads the list's order, not the dates:
 * a list on which no item was seen before (everything above moved out of sight at once, or the
   source changed its identities) has no position to go by: there the date decides, and an
   item published more than ``max_age_days`` before now is backlog (``archive``); undated ones
-  are news.
+  are news. With ``[digest] first_fetch = "mail"`` a first fetch and a comeback are read the
+  same way (mailed, but for the archive).
 
 Lists are taken newest first (the order every regulator and news site shown here uses). A list
 whose dated items mostly run oldest first (an ascending JSON API) is read the other way round.
@@ -52,10 +53,13 @@ def backlog_of(
     last_success: datetime | None,
     now: datetime,
     max_age: timedelta,
+    first_fetch: str = "count",
 ) -> dict[str, str]:
     """The backlog reason of each new item of one fetched list (id -> reason); new items not
     in the result are news. ``known``: the ids of the list stored before this fetch;
-    ``last_success``: the source's last successful fetch before this one (None: never)."""
+    ``last_success``: the source's last successful fetch before this one (None: never).
+    ``first_fetch="mail"`` (``[digest] first_fetch``): a first fetch, or a comeback, is news
+    but for what is dated more than ``max_age`` ago (``archive``)."""
     order: list[Item] = []
     ids: set[str] = set()
     for item in items:  # a list may name one entry twice: its first place counts
@@ -65,14 +69,13 @@ def backlog_of(
     new = [i for i in order if i.id not in known]
     if not new:
         return {}
-    if last_success is None:
-        return dict.fromkeys((i.id for i in new), FIRST_FETCH)
-    if now - last_success > max_age:
-        return dict.fromkeys((i.id for i in new), RESUMED)
+    back = None if last_success is None else now - last_success > max_age
+    if back is not False and first_fetch != "mail":
+        return dict.fromkeys((i.id for i in new), RESUMED if back else FIRST_FETCH)
     if not newest_first(order):
         order.reverse()
     seen_at = [k for k, item in enumerate(order) if item.id in known]
-    if not seen_at:
+    if back is not False or not seen_at:
         return {
             i.id: ARCHIVE for i in new if i.published is not None and i.published < now - max_age
         }

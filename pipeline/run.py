@@ -104,6 +104,7 @@ async def run_cycle_async(
                 rules,
                 last_success=last_success(source.id),
                 max_age=max_age,
+                first_fetch=config.digest.first_fetch,
             )
         except StoreError:
             raise  # the database's fault: the cycle stops, no source is blamed
@@ -231,6 +232,7 @@ def store_result(
     *,
     last_success: datetime | None,
     max_age: timedelta,
+    first_fetch: str = "count",
 ) -> SourceReport:
     """Store one source's items, classify the new and edited ones, record its health.
 
@@ -249,6 +251,7 @@ def store_result(
                 last_success=last_success,
                 now=datetime.now(UTC),
                 max_age=max_age,
+                first_fetch=first_fetch,
             )
             backlog = len(reasons)
             # items and their verdicts in one transaction: a crash in between would leave items

@@ -104,22 +104,21 @@ def test_items_already_in_a_digest_are_not_alerted_later(
     store.close()
 
 
-def test_archive_items_are_not_news(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
+def test_backlog_items_are_neither_alerted_nor_listed(
+    tmp_path: Path, smtp_server: SMTPTestServer
+) -> None:
+    """A high-severity item stored as backlog (a first fetch) is not alerted; the digest counts
+    it and does not list it."""
     config = make_config(tmp_path, email=smtp_config(smtp_server.host, smtp_server.port))
     store = database(config)
-    add_item(
-        store,
-        "nfra",
-        "old",
-        "关于规范商业银行互联网贷款业务的通知",
-        severity="high",
-        published=NOW - timedelta(days=400),
-    )
+    title = "关于规范商业银行互联网贷款业务的通知"
+    add_item(store, "nfra", "old", title, severity="high", backlog="first-fetch")
     assert send_alerts(store, config, now=NOW).sent == 0
-    assert (
-        send_digest(store, config, now=NOW).sent == 0
-    )  # nor in the digest ([digest] max_age_days)
     assert smtp_server.messages == []
+    assert send_digest(store, config, now=NOW).sent == 1
+    text = smtp_server.messages[0].text
+    assert title not in text
+    assert "首次抓取，收录 1 条较早的条目，其中 1 条标记" in text
     store.close()
 
 

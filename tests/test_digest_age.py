@@ -1,6 +1,7 @@
-"""Old news is never mailed: the first fetch of a source stores its whole list page (archive
-included); items published more than ``[digest] max_age_days`` before they were first seen are
-stored and classified but neither digested nor alerted. Undated items count as new."""
+"""Backlog is not mailed item by item: the first fetch of a source (its whole list page, archive
+included) is stored and classified, then counted once in the digest; what appears later above
+the seen items is news whatever its date. How a list decides backlog: tests/test_news.py and,
+through real fetches, tests/test_news_cycle.py."""
 
 from __future__ import annotations
 
@@ -46,15 +47,18 @@ def write(tmp_path: Path, smtp: SMTPTestServer, digest: str = "") -> Path:
     return path
 
 
-def test_first_digest_after_install_mails_only_news_not_the_archive(
+def test_first_fetch_is_counted_once_then_news_is_mailed_whatever_its_date(
     tmp_path: Path, smtp_server: SMTPTestServer
 ) -> None:
+    """The first fetch of the PBOC list (2017-2020 notices, a recent one, an undated one) is
+    backlog: no alert, no entry, one line of counts in the next digest and never again. A day
+    later, notices that appeared above the seen ones are news, a late-posted one 20 days old
+    included (the list's order decides, not the date: ``pipeline.news``)."""
     config = load_config(write(tmp_path, smtp_server))
-    assert config.digest.max_age_days == 14  # the default
+    assert config.digest.max_age_days == 14 and config.digest.first_fetch == "count"
     store = database(config)
-    # the first fetch of the PBOC list page: 2017-2020 notices, one new notice, one undated
     seen = NOW - timedelta(hours=1)
-    archive = [
+    first = [
         add_item(
             store,
             "pboc",
@@ -64,58 +68,51 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
             topics=("micro-loan",),
             published=datetime(2017 + n % 4, 1 + n % 12, 1 + n, tzinfo=UTC),
             first_seen=seen,
+            backlog="first-fetch",
         )
         for n in range(20)
     ]
-    add_item(
+    first.append(
+        add_item(
+            store,
+            "pboc",
+            "new",
+            "中国人民银行关于加强助贷业务管理的通知",
+            severity="high",
+            published=NOW - timedelta(days=2),
+            first_seen=seen,
+            backlog="first-fetch",
+        )
+    )
+    add_item(  # an unflagged one of the same page: counted, not flagged
         store,
         "pboc",
-        "new",
-        "中国人民银行关于加强助贷业务管理的通知",
-        severity="high",
-        topics=("bank-internet-loan",),
-        published=NOW - timedelta(days=2),
+        "unflagged",
+        "中国人民银行召开2026年工作会议",
+        flagged=False,
         first_seen=seen,
-    )
-    add_item(
-        store,
-        "pboc",
-        "undated",
-        "征信业务常见问题解答",
-        severity="medium",
-        topics=("credit-reporting",),
-        published=None,
-        first_seen=seen,
+        backlog="first-fetch",
     )
 
-    alerts = send_alerts(store, config, now=NOW)
-    assert (alerts.sent, alerts.stories) == (1, 1)
-    assert "加强助贷业务管理" in smtp_server.messages[0].text
-
+    assert send_alerts(store, config, now=NOW).sent == 0
     digest = send_digest(store, config, now=NOW)
-    assert (digest.sent, digest.stories) == (1, 2)
-    assert len(smtp_server.messages) == 2
-    text = smtp_server.messages[1].text
-    assert "加强助贷业务管理" in text and "征信业务常见问题解答" in text
-    assert "网络小额贷款业务" not in text and "重要 1 条 · 关注 1 条" in text
-    # the archive is handled (never offered again) without any message carrying it
-    rows = store.db.execute(
-        "SELECT COUNT(*) FROM items WHERE id IN ({}) AND digested_at IS NOT NULL"
-        " AND alerted_at IS NULL".format(",".join("?" * len(archive))),
-        archive,
+    assert (digest.sent, digest.stories) == (1, 0)
+    text = smtp_server.messages[0].text
+    assert "中国人民银行：首次抓取，收录 22 条较早的条目，其中 21 条标记" in text
+    assert "lendwatch export --source pboc --backlog" in text
+    assert "加强助贷业务管理" not in text and "网络小额贷款业务" not in text
+    html = smtp_server.messages[0].message.get_body(("html",))
+    assert html is not None and "首次抓取，收录 22 条较早的条目" in html.get_content()
+    # counted (digested_at) without any message carrying them one by one
+    marks = store.db.execute(
+        "SELECT COUNT(*) FROM items WHERE backlog = 'first-fetch' AND digested_at IS NOT NULL"
     ).fetchone()
-    assert rows[0] == len(archive)
-    carried = store.db.execute(
-        "SELECT COUNT(*) FROM delivery_items WHERE item_id IN ({})".format(
-            ",".join("?" * len(archive))
-        ),
-        archive,
-    ).fetchone()
-    assert carried[0] == 0
+    assert marks[0] == 22
+    assert store.db.execute("SELECT COUNT(*) FROM delivery_items").fetchone()[0] == 0
 
-    # a day later: a late-posted notice 10 days old is news; one 20 days old is not
+    # a day later: two notices appeared above the seen ones, one posted 20 days late
     later = NOW + timedelta(days=1)
-    for guid, days in (("late-10", 10), ("late-20", 20)):
+    for guid, days in (("late-20", 20), ("today", 0)):
         add_item(
             store,
             "pboc",
@@ -126,12 +123,12 @@ def test_first_digest_after_install_mails_only_news_not_the_archive(
             published=later - timedelta(days=days, hours=2),
             first_seen=later - timedelta(hours=1),
         )
-    assert send_alerts(store, config, now=later).stories == 1
-    assert "late-10" in smtp_server.messages[2].text
-    assert send_digest(store, config, now=later + timedelta(hours=1)).stories == 1
-    text = smtp_server.messages[3].text
-    assert "late-10" in text and "late-20" not in text
-    store.close()
+    assert send_alerts(store, config, now=later).stories == 2
+    digest = send_digest(store, config, now=later + timedelta(hours=1))
+    assert digest.stories == 2
+    text = smtp_server.messages[-1].text
+    assert "late-20" in text and "today" in text
+    assert "首次抓取" not in text  # the count was told once
 
 
 def test_max_age_days_is_configurable(tmp_path: Path, smtp_server: SMTPTestServer) -> None:
@@ -153,3 +150,5 @@ def test_max_age_days_is_configurable(tmp_path: Path, smtp_server: SMTPTestServe
     for bad in ("max_age_days = 0", 'max_age_days = "14"'):
         with pytest.raises(ConfigError, match="max_age_days"):
             load_config(write(tmp_path, smtp_server, bad))
+    with pytest.raises(ConfigError, match="digest.first_fetch: expected count or mail"):
+        load_config(write(tmp_path, smtp_server, 'first_fetch = "all"'))

@@ -52,6 +52,9 @@ security = "none"
 sender = "lendwatch@example.com"
 recipients = ["risk@example.com"]
 
+[digest]
+first_fetch = "mail"  # the first run's news is mailed (the backlog: tests/test_news_cycle.py)
+
 [[sources]]
 id = "cn-news"
 name = "金融快讯"

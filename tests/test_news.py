@@ -105,3 +105,18 @@ def test_newest_first_on_ties_and_undated_lists() -> None:
     assert newest_first([item("a", same), item("b", same)])
     assert newest_first([item("a", days_ago(1)), item("b", days_ago(2))])
     assert not newest_first([item("a", days_ago(2)), item("b"), item("c", days_ago(1))])
+
+
+def test_first_fetch_mail_reads_a_first_fetch_and_a_comeback_by_date() -> None:
+    """``[digest] first_fetch = "mail"``: the list is news but for its archive."""
+    new, undated = item("new", days_ago(1)), item("undated")
+    archived = item("archived", days_ago(15))
+    page = [new, undated, archived]
+    first = backlog_of(page, set(), last_success=None, now=NOW, max_age=AGE, first_fetch="mail")
+    assert first == {archived.id: ARCHIVE}
+    seen = item("seen", days_ago(40))
+    long_ago = NOW - AGE - timedelta(days=1)
+    back = backlog_of(
+        [*page, seen], ids(seen), last_success=long_ago, now=NOW, max_age=AGE, first_fetch="mail"
+    )
+    assert back == {archived.id: ARCHIVE}

@@ -127,13 +127,24 @@ def _run(config: Config) -> None:
     help="Items published (or first seen, when undated) on or after this date, read in"
     " [settings] timezone.",
 )
+@click.option("--source", "source_id", metavar="ID", help="Only the items of this source.")
+@click.option(
+    "--backlog",
+    is_flag=True,
+    help="Only items stored as backlog (a first fetch, a comeback, scrolled in): indexed, not"
+    " sent one by one.",
+)
 @click.pass_context
-def export_(ctx: click.Context, flagged: bool, since: datetime | None) -> None:
+def export_(
+    ctx: click.Context, flagged: bool, since: datetime | None, source_id: str | None, backlog: bool
+) -> None:
     """Print stored items as JSON lines."""
     config = load(ctx)
     with database(config) as store:
         since_utc = since.replace(tzinfo=config.settings.tz) if since is not None else None
-        for item in store.iter_items(flagged_only=flagged, since=since_utc):
+        for item in store.iter_items(
+            flagged_only=flagged, since=since_utc, source_id=source_id, backlog_only=backlog
+        ):
             click.echo(json_line(item.to_export()))
 
 

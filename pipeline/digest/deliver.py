@@ -30,6 +30,7 @@ from pipeline.digest.select import (
     mail_targets,
     notify_targets,
     plan_alerts,
+    plan_backlog,
     plan_digest,
 )
 from pipeline.digest.send import smtp_send, write_outbox
@@ -196,7 +197,8 @@ def send_digest(
     # a cron job running `lendwatch run` every 30 minutes does not repeat it every run
     quiet_due = since is None or now - since >= QUIET_INTERVAL
     quiet_wanted = (config.digest.send_empty or broken) and quiet_due
-    going = [p for p in plans if p.stories or quiet_wanted or dry_run]
+    backlog = plan_backlog(store, now)
+    going = [p for p in plans if p.stories or backlog or quiet_wanted or dry_run]
     told = _told_events(store, states, enabled) if len(going) == len(plans) and going else []
     created: list[int] = []
     for plan in going:
@@ -208,6 +210,7 @@ def send_digest(
             since=since,
             carried_over=plan.carried_over,
             agenda=agenda_for(store, config, plan.target, now),
+            backlog=backlog,
         )
         payload = _mail(config, plan.target, rendered, now, "digest")
         counts = _counts(plan.stories, ())
@@ -228,6 +231,8 @@ def send_digest(
     if dry_run:
         return report
     store.mark_items("digest", unwanted, now)
+    if backlog and len(created) == len(plans):  # every reader's recorded digest counts it
+        store.mark_backlog_told(now, now)
     for delivery_id in created:
         report = report.merge(_attempt(store, config, store.get_delivery(delivery_id), now))
     return report

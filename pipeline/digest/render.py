@@ -21,7 +21,7 @@ from pipeline.digest.labels import labels, tz_label
 from pipeline.digest.select import story_severity
 from pipeline.digest.text import clean
 from pipeline.digest.views import Health, Viewer
-from pipeline.store import HealthEvent, SourceState, StoredItem
+from pipeline.store import BacklogCount, HealthEvent, SourceState, StoredItem
 
 SUBJECT_TITLE_MAX = 60
 CHAT_TITLE_MAX = 80
@@ -97,9 +97,11 @@ def render_digest(
     since: datetime | None = None,
     carried_over: int = 0,
     agenda: Sequence[tuple[StoredItem, str, date]] = (),
+    backlog: Sequence[BacklogCount] = (),
 ) -> Rendered:
     """The daily digest: ``stories`` must already be in display order; ``agenda`` the dated
-    facts of the 日程 section, soonest first (``Store.agenda``)."""
+    facts of the 日程 section, soonest first (``Store.agenda``); ``backlog`` the counts of
+    items indexed but not sent one by one (``pipeline.news``)."""
     viewer = Viewer(config, now)
     t = viewer.t
     health = viewer.health(states)
@@ -126,6 +128,15 @@ def render_digest(
         "agenda_window": t["agenda_window"].format(n=AGENDA_DAYS),
         "health": health,
         "carried": t["carried"].format(n=carried_over) if carried_over else "",
+        "backlog": [
+            (
+                t[f"backlog_{b.reason}"].format(
+                    name=viewer.source_name(b.source_id), n=b.items, m=b.flagged
+                ),
+                t["backlog_browse"].format(id=clean(b.source_id, 64)),
+            )
+            for b in backlog
+        ],
     }
     return Rendered(subject, _render("digest.txt.j2", context), _render("digest.html.j2", context))
 

@@ -214,9 +214,18 @@ class Store:
         flagged_only: bool = False,
         since: datetime | None = None,
         ids: Sequence[str] | None = None,
+        source_id: str | None = None,
+        backlog_only: bool = False,
     ) -> Iterator[StoredItem]:
         batch: list[StoredItem] = []
-        for item in items.iter_items(self.db, flagged_only=flagged_only, since=since, ids=ids):
+        for item in items.iter_items(
+            self.db,
+            flagged_only=flagged_only,
+            since=since,
+            ids=ids,
+            source_id=source_id,
+            backlog_only=backlog_only,
+        ):
             batch.append(item)
             if len(batch) == enrich.CHUNK:
                 yield from self.enriched(batch)

@@ -56,6 +56,7 @@ class StoredItem:
     alerted_at: datetime | None
     digested_at: datetime | None
     extra: dict[str, str] = field(default_factory=dict)
+    backlog: str | None = None  # why it was stored but not sent one by one (pipeline.news)
     # filled by the Store facade from store.enrich: the penalty table (the export's ``penalty``
     # object) and the attachments of the item's detail page; from store.facts: the lifecycle
     # and enforcement facts (None: never extracted, e.g. stored before schema version 10)
@@ -100,6 +101,7 @@ class StoredItem:
             "doc_numbers": list(self.verdict.doc_numbers) if self.verdict else [],
             "alerted_at": iso(self.alerted_at),
             "digested_at": iso(self.digested_at),
+            "backlog": self.backlog,
             **{name: stated.get(name) for name in FACT_FIELDS},
             "penalty": self.stated_penalty(),
             "attachments": [a.to_dict() for a in self.attachments],
@@ -136,6 +138,7 @@ def _row_to_item(row: dict[str, Any]) -> StoredItem:
         alerted_at=parse_iso(row["alerted_at"]),
         digested_at=parse_iso(row["digested_at"]),
         extra=json.loads(row["extra"] or "{}"),
+        backlog=row.get("backlog"),
     )
 
 
@@ -245,11 +248,18 @@ def iter_items(
     flagged_only: bool = False,
     since: datetime | None = None,
     ids: Sequence[str] | None = None,
+    source_id: str | None = None,
+    backlog_only: bool = False,
 ) -> Iterator[StoredItem]:
     where = ["1 = 1"]
     params: list[Any] = []
     if flagged_only:
         where.append("flagged = 1")
+    if source_id is not None:
+        where.append("source_id = ?")
+        params.append(source_id)
+    if backlog_only:
+        where.append("backlog IS NOT NULL")
     if since is not None:
         where.append("COALESCE(published, first_seen) >= ?")
         params.append(iso(since))

@@ -104,8 +104,10 @@ def add_item(
     authority: str | None = None,
     first_seen: datetime | None = None,
     flagged: bool = True,
+    backlog: str | None = None,
 ) -> str:
-    """Store one item with a hand-made verdict; returns the item id."""
+    """Store one item with a hand-made verdict; returns the item id. ``backlog``: stored as
+    backlog for that reason (``pipeline.news``)."""
     item = Item(
         source_id=source_id,
         guid=guid,
@@ -114,7 +116,11 @@ def add_item(
         summary=summary,
         published=published,
     )
-    store.save_items([item], now=first_seen or NOW - timedelta(hours=1))
+    store.save_items(
+        [item],
+        now=first_seen or NOW - timedelta(hours=1),
+        backlog={item.id: backlog} if backlog else None,
+    )
     matches = []
     for term in terms:
         for field, text in (("title", title), ("summary", summary)):

@@ -101,7 +101,11 @@ def write_config(
     username: str = "",
     settings: str = "",
     digest: str = "",
+    first_fetch: str = "mail",
 ) -> Path:
+    """``first_fetch``: these configs mail the first cycle's news (``[digest] first_fetch =
+    "mail"``), as the fault and delivery tests built on them need; the default of a real
+    configuration, "count", is tested in tests/test_news_cycle.py."""
     lines = [
         "[settings]",
         'data_dir = "data"',
@@ -121,8 +125,7 @@ def write_config(
             "timeout = 10",
             "",
         ]
-    if digest:
-        lines += ["[digest]", digest, ""]
+    lines += ["[digest]", f'first_fetch = "{first_fetch}"', digest, ""]
     for s in sources:
         lines += [
             "[[sources]]",
