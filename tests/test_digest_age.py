@@ -150,5 +150,5 @@ def test_max_age_days_is_configurable(tmp_path: Path, smtp_server: SMTPTestServe
     for bad in ("max_age_days = 0", 'max_age_days = "14"'):
         with pytest.raises(ConfigError, match="max_age_days"):
             load_config(write(tmp_path, smtp_server, bad))
-    with pytest.raises(ConfigError, match="digest.first_fetch: expected count or mail"):
+    with pytest.raises(ConfigError, match=r"digest\.first_fetch: expected count or mail"):
         load_config(write(tmp_path, smtp_server, 'first_fetch = "all"'))
