@@ -127,8 +127,9 @@ def _plan(
 ) -> tuple[list[Plan], set[str]]:
     plans: list[Plan] = []
     wanted: set[str] = set()
+    ids = [i for story in stories for i in story.ids]
     for target in targets:
-        claimed = store.claimed_item_ids(kind, target.key)
+        claimed = store.claimed_item_ids(kind, target.key, among=ids) if ids else set()
         mine = []
         for story in stories:
             rest = _unclaimed(story, claimed)
@@ -146,8 +147,9 @@ def plan_digest(store: Store, config: Config, now: datetime) -> tuple[list[Plan]
     items = store.digest_candidates(now)
     stories = stories_of(config, items)
     plans, wanted = _plan(store, "digest", mail_targets(config), stories, config.digest.max_items)
-    claimed_any = store.claimed_item_ids("digest")
-    unwanted = {i.id for i in items} - wanted - claimed_any
+    candidates = [i.id for i in items]
+    claimed_any = store.claimed_item_ids("digest", among=candidates) if candidates else set()
+    unwanted = set(candidates) - wanted - claimed_any
     return plans, unwanted
 
 

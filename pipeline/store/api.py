@@ -343,8 +343,10 @@ class Store:
     ) -> list[Delivery]:
         return deliveries.due_deliveries(self.db, now, kinds=kinds, ignore_backoff=ignore_backoff)
 
-    def claimed_item_ids(self, kind: str, target: str | None = None) -> set[str]:
-        return deliveries.claimed_item_ids(self.db, kind, target)
+    def claimed_item_ids(
+        self, kind: str, target: str | None = None, *, among: Iterable[str] | None = None
+    ) -> set[str]:
+        return deliveries.claimed_item_ids(self.db, kind, target, among=among)
 
     def claimed_event_ids(self, target: str | None = None) -> set[int]:
         return deliveries.claimed_event_ids(self.db, target)

@@ -197,13 +197,29 @@ def due_deliveries(
     return [_delivery(r) for r in db.query(sql, [until, *kinds])]
 
 
-def claimed_item_ids(db: sqlite_utils.Database, kind: str, target: str | None = None) -> set[str]:
-    """Items already carried by a delivery of this kind (to ``target``, or to anyone)."""
-    sql = (
-        "SELECT DISTINCT di.item_id FROM delivery_items di JOIN deliveries d"
-        " ON d.id = di.delivery_id WHERE d.kind = ?"
-    )
+def claimed_item_ids(
+    db: sqlite_utils.Database,
+    kind: str,
+    target: str | None = None,
+    *,
+    among: Iterable[str] | None = None,
+) -> set[str]:
+    """Items already carried by a delivery of this kind (to ``target``, or to anyone); with
+    ``among``, only which of those items (looked up by id: the cost follows the candidates,
+    not everything ever delivered)."""
     params: list[Any] = [kind]
+    if among is None:
+        sql = (
+            "SELECT DISTINCT di.item_id FROM delivery_items di JOIN deliveries d"
+            " ON d.id = di.delivery_id WHERE d.kind = ?"
+        )
+    else:
+        sql = (
+            "SELECT DISTINCT di.item_id FROM json_each(?) j CROSS JOIN delivery_items di"
+            " ON di.item_id = j.value JOIN deliveries d ON d.id = di.delivery_id"
+            " WHERE d.kind = ?"
+        )
+        params.insert(0, ids_param(among))
     if target is not None:
         sql += " AND d.target = ?"
         params.append(target)

@@ -117,11 +117,13 @@ def dated(
 ) -> list[tuple[str, str, date]]:
     """``(item id, field, date)`` of every flagged item's deadline, effective date and
     transition end between ``start`` and ``end`` (both included; None: unbounded), soonest
-    first. Each branch of the union reads its own date index."""
+    first. Each branch of the union reads its own date index (CROSS JOIN: the facts first,
+    whatever the planner guesses of an empty or small table)."""
     low = start.isoformat() if start else "0000-01-01"
     high = end.isoformat() if end else "9999-12-31"
     branches = [
-        f"SELECT f.item_id, '{name}', f.{name} FROM item_facts f JOIN items i ON i.id = f.item_id"
+        f"SELECT f.item_id, '{name}', f.{name} FROM item_facts f CROSS JOIN items i"
+        f" ON i.id = f.item_id"
         f" WHERE f.{name} BETWEEN ? AND ? AND i.flagged = 1"
         for name in DATE_FIELDS
     ]

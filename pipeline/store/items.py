@@ -333,12 +333,15 @@ def mark_backlog_told(db: sqlite_utils.Database, until: datetime, now: datetime)
 def alert_history(db: sqlite_utils.Database, since: datetime) -> list[StoredItem]:
     """Items alerted, or carried by an alert delivery created, at or after ``since``."""
     since_s = iso(since)
-    where = (
-        "(alerted_at IS NOT NULL AND alerted_at >= ?) OR id IN"
-        " (SELECT di.item_id FROM delivery_items di JOIN deliveries d ON d.id = di.delivery_id"
-        "  WHERE d.kind = 'alert' AND d.created_at >= ?)"
-    )
-    return list(_select(db, where, [since_s, since_s]))
+    return list(_select(db, HISTORY, [since_s, since_s]))
+
+
+# Both branches read an index: ``items_alerted`` and the alert deliveries' items by id.
+HISTORY = (
+    "alerted_at >= ? OR id IN"
+    " (SELECT di.item_id FROM delivery_items di JOIN deliveries d ON d.id = di.delivery_id"
+    "  WHERE d.kind = 'alert' AND d.created_at >= ?)"
+)
 
 
 def index_pending(db: sqlite_utils.Database) -> int:

@@ -215,6 +215,7 @@ CREATE INDEX items_pending ON items (first_seen)
     WHERE flagged = 1 AND digested_at IS NULL AND backlog IS NULL;
 CREATE INDEX items_backlog_untold ON items (source_id)
     WHERE backlog IS NOT NULL AND digested_at IS NULL;
+CREATE INDEX items_alerted ON items (alerted_at) WHERE alerted_at IS NOT NULL;
 """
 
 # In the order they shipped; version N is the state after MIGRATIONS[N]. Keys run 1..VERSION.
@@ -233,7 +234,7 @@ MIGRATIONS: Mapping[int, Migration] = MappingProxyType(
             "lifecycle facts of items, reminders of their dates",
             facts.SCHEMA + deliveries.SCHEMA_REMINDERS,
         ),
-        11: Migration("backlog of items, partial indexes of what can be sent", _ITEMS_BACKLOG),
+        11: Migration("backlog of items, indexes of what can be sent", _ITEMS_BACKLOG),
     }
 )
 VERSION = max(MIGRATIONS)
