@@ -269,8 +269,13 @@ def iter_items(
     yield from _select(db, " AND ".join(where), params)
 
 
-def _select(db: sqlite_utils.Database, where: str, params: Sequence[Any]) -> Iterator[StoredItem]:
-    sql = f"SELECT * FROM items WHERE {where} ORDER BY first_seen, rowid"
+def _select(
+    db: sqlite_utils.Database,
+    where: str,
+    params: Sequence[Any],
+    order: str = "first_seen, rowid",
+) -> Iterator[StoredItem]:
+    sql = f"SELECT * FROM items WHERE {where} ORDER BY {order}"
     for row in db.query(sql, params):
         yield _row_to_item(row)
 
@@ -333,7 +338,8 @@ def mark_backlog_told(db: sqlite_utils.Database, until: datetime, now: datetime)
 def alert_history(db: sqlite_utils.Database, since: datetime) -> list[StoredItem]:
     """Items alerted, or carried by an alert delivery created, at or after ``since``."""
     since_s = iso(since)
-    return list(_select(db, HISTORY, [since_s, since_s]))
+    # ``+first_seen``: sorted after the look-ups, not by walking the whole first_seen index
+    return list(_select(db, HISTORY, [since_s, since_s], order="+first_seen, rowid"))
 
 
 # Both branches read an index: ``items_alerted`` and the alert deliveries' items by id.
