@@ -5,10 +5,11 @@
 
 For each size a database is grown in one transaction to that many stored items (20 sources,
 half flagged, 2,000 items a day going back as far as needed; every flagged item digested by the
-digest of its day, which carries it in ``delivery_items``; one in twenty alerted; a tenth of
-the items stored as backlog) — the steady state of an install that has run for months. Then
-one cycle's work after fetching is timed, ``--repeat`` times with fresh items each: ``--new``
-new items of one source stored and classified with the shipped rules
+digest of its day, which carries it in ``delivery_items``; ``--alerts-per-day`` of them alerted
+(default 10; the two-week alert history every cycle clusters grows with this, not with the
+store); a tenth of the items stored as backlog): the steady state of an install that has run
+for months. Then one cycle's work after fetching is timed, ``--repeat`` times with fresh items
+each: ``--new`` new items of one source stored and classified with the shipped rules
 (``pipeline.run.store_result``), the immediate alerts planned and written, and the digest
 planned and written to the outbox. Prints the median per size and the ratio to the smallest;
 figures only, nothing is asserted.
@@ -68,6 +69,7 @@ def grow(db: Path, size: int, now: datetime) -> None:
     verdict = Verdict(flagged=True, severity="medium", score=6.0, topics=("网络小贷",)).to_json()
     conn = sqlite3.connect(db)
     days = size // PER_DAY + 1
+    every = max(PER_DAY // (2 * args.alerts_per_day), 1)  # one flagged item in ``every``
     with conn:
         for day in range(days):
             when = now - timedelta(days=days - day, hours=1)
@@ -84,7 +86,7 @@ def grow(db: Path, size: int, now: datetime) -> None:
             for k in range(day * PER_DAY, min((day + 1) * PER_DAY, size)):
                 flagged = k % 2 == 0
                 backlog = "first-fetch" if k % 10 == 1 else None
-                alerted = iso(when) if flagged and k % 20 == 0 else None
+                alerted = iso(when) if k % (2 * every) == 0 else None
                 rows.append(
                     (
                         f"i{k:08d}",
@@ -191,5 +193,6 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--new", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--alerts-per-day", type=int, default=10)
     args = parser.parse_args()
     main()
