@@ -53,6 +53,8 @@ ALLOWED: dict[tuple[str, ...], set[str]] = {
     ("search", "借呗"): STORE,
     ("calendar",): STORE | {"icalendar"},  # the calendar, and nothing of the digest
     ("calendar", "--help"): set(),
+    ("demo", "--help"): set(),
+    ("serve", "--help"): set(),
 }
 
 SCRIPT = """

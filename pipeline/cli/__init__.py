@@ -63,6 +63,11 @@ COMMANDS: dict[str, Entry] = {
         "daemon",
         "Run the scheduler: every source on its `every`, the digest daily at [digest] at.",
     ),
+    "demo": _entry(
+        "demo_cmds",
+        "demo",
+        "See it work offline: two days of six sources from recorded pages, into a folder.",
+    ),
     "deliveries": _entry(
         "digest_cmds",
         "deliveries",
@@ -111,6 +116,11 @@ COMMANDS: dict[str, Entry] = {
         "ops_cmds",
         "search_",
         "Full-text search of titles and bodies (Chinese works: `lendwatch search 借呗`).",
+    ),
+    "serve": _entry(
+        "serve_cmds",
+        "serve",
+        "Browse everything stored in Datasette, read-only (loopback unless --host).",
     ),
     "sources": _entry(
         "source_cmds",

@@ -30,6 +30,7 @@ def check_config(ctx: click.Context) -> None:
         "digest_at": config.digest.at,
         "digest_language": config.digest.language,
         "remind_days": ", ".join(str(n) for n in config.digest.remind_days) or "none",
+        "first_fetch": config.digest.first_fetch,
         "alerts_min_severity": config.alerts.min_severity,
         "email": (
             safe(f"{config.email.security}://{config.email.host}:{config.email.port} -> ")
