@@ -16,29 +16,16 @@ from typing import Any
 DATABASE = "lendwatch"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
+# described where a column's meaning is not its name (Datasette lists these above the rows)
 _ITEM_COLUMNS = {
-    "id": "条目编号（来源 + guid 的哈希）",
-    "source_id": "来源",
-    "guid": "来源内的唯一标识",
-    "url": "原文链接",
-    "title": "标题",
-    "summary": "摘要",
-    "body": "正文（详情页，保留期后清除）",
-    "published": "发布时间（UTC）",
-    "published_raw": "发布时间原文",
-    "first_seen": "首次抓取时间（UTC）",
-    "last_seen": "最近一次在列表中看到",
     "flagged": "是否标记（1 = 与网络借贷相关）",
     "severity": "严重程度：high 重要 / medium 关注 / low 一般",
-    "score": "规则得分",
-    "topics": "主题",
-    "verdict": "分类结果与解释（JSON）",
-    "alerted_at": "即时提醒发送时间",
-    "digested_at": "日报发送（或计入）时间",
     "backlog": (
         "未逐条发送的原因：first-fetch 首次抓取 / resumed 恢复抓取 / below-seen 列表下方滑入"
-        " / archive 旧文"
+        " / archive 旧文（空 = 新闻）"
     ),
+    "first_seen": "首次抓取时间（UTC）",
+    "digested_at": "日报发送（或计入）时间",
 }
 
 QUERIES: dict[str, dict[str, str]] = {

@@ -147,3 +147,33 @@ def test_missing_database_and_port_in_use(tmp_path: Path, served: str, demo: Pat
     done = lendwatch(demo, "serve", "--port", port)
     assert done.returncode == 2
     assert "in use" in done.stderr and f"--port {int(port) + 1}" in done.stderr
+
+
+def test_headless_chromium_loads_the_items_page(served: str, demo: Path, tmp_path: Path) -> None:
+    """The page a user opens, as a browser renders it (the system Chromium; skipped without)."""
+    import shutil
+
+    chromium = next(
+        (p for n in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(n))),
+        None,
+    )
+    if chromium is None:
+        pytest.skip("no Chromium on this machine")
+    done = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            f"{served}/lendwatch/items",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "条目" in done.stdout
+    assert any(title in done.stdout for title in flagged_titles(demo))
