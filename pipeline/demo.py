@@ -25,7 +25,7 @@ import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.models import SourceReport
 
 log = logging.getLogger(__name__)
 
@@ -330,8 +331,15 @@ def day_pages(
     return pages
 
 
-def run(folder: Path | None, *, say: Callable[[str], None] = lambda _: None) -> Demo:
-    """The demo into ``folder`` (a new temporary folder when None); see the module doc."""
+def run(
+    folder: Path | None,
+    *,
+    say: Callable[[str], None] = lambda _: None,
+    progress: Callable[[int], AbstractContextManager[Callable[[SourceReport], None] | None]]
+    | None = None,
+) -> Demo:
+    """The demo into ``folder`` (a new temporary folder when None); see the module doc.
+    ``progress(total)``: a context giving the callback each source's report is told to."""
     from pipeline.config import load_config
     from pipeline.digest import send_alerts, send_digest
     from pipeline.run import run_cycle
@@ -353,7 +361,11 @@ def run(folder: Path | None, *, say: Callable[[str], None] = lambda _: None) -> 
             pages.pages = day_pages(root, config_path, base, day, now)
             say(f"day {day}: fetching {len(config.sources)} sources from {base} …")
             with Store.open(config.settings.db_path) as store:
-                report = run_cycle(config, store)
+                if progress is None:
+                    report = run_cycle(config, store)
+                else:
+                    with progress(len(config.sources)) as on_report:
+                        report = run_cycle(config, store, on_report=on_report)
                 send_alerts(store, config)
                 send_digest(store, config)
             new = sum(r.new for r in report.sources)

@@ -66,6 +66,7 @@ def fetch_cycle(
     *,
     sources: Sequence[Source] | None = None,
     classifier: Classifier | None = None,
+    on_report: Callable[[SourceReport], None] | None = None,
 ) -> RunReport:
     """``run_cycle``, behind a boundary no exception class crosses but the database's.
 
@@ -80,7 +81,7 @@ def fetch_cycle(
     mark = store.fetch_log_mark()
     started = utcnow()
     try:
-        return run_cycle(config, store, sources=sources, classifier=classifier)
+        return run_cycle(config, store, sources=sources, classifier=classifier, on_report=on_report)
     except (StoreError, sqlite3.Error, ConfigError):
         raise
     except Exception as e:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -54,13 +54,21 @@ def run_cycle(
     sources: Sequence[Source] | None = None,
     classifier: Classifier | None = None,
     policy: Policy | None = None,
+    on_report: Callable[[SourceReport], None] | None = None,
 ) -> RunReport:
     """Fetch ``sources`` (default: every enabled source), store, classify; return the report.
 
     ``policy`` defaults to ``policy_for(len(sources))``: large cycles parse on the other core.
     """
     return asyncio.run(
-        run_cycle_async(config, store, sources=sources, classifier=classifier, policy=policy)
+        run_cycle_async(
+            config,
+            store,
+            sources=sources,
+            classifier=classifier,
+            policy=policy,
+            on_report=on_report,
+        )
     )
 
 
@@ -71,7 +79,10 @@ async def run_cycle_async(
     sources: Sequence[Source] | None = None,
     classifier: Classifier | None = None,
     policy: Policy | None = None,
+    on_report: Callable[[SourceReport], None] | None = None,
 ) -> RunReport:
+    """One cycle; ``on_report`` is told each source's report as soon as it is stored (the
+    CLI's progress display)."""
     started = datetime.now(UTC)
     chosen = [s for s in (sources if sources is not None else config.sources) if s.enabled]
     by_id = {s.id: s for s in chosen}
@@ -120,6 +131,11 @@ async def run_cycle_async(
             reports[source.id] = store_result(
                 store, failed, source, rules, last_success=None, max_age=max_age
             )
+        if on_report is not None:
+            try:
+                on_report(reports[source.id])
+            except Exception:  # a display, never a reason to stop the cycle
+                log.exception("progress display failed")
 
     async with open_session(
         config.settings,

@@ -19,6 +19,7 @@ from pipeline.cli.common import (
     report_failures,
 )
 from pipeline.cli.display import json_line, safe, safe_lines
+from pipeline.cli.progress import cycle_progress
 from pipeline.config import Config
 from pipeline.errors import StoreError
 from pipeline.models import RunReport
@@ -39,8 +40,10 @@ def _cycle(config: Config, *, alerts: bool) -> tuple[RunReport, DeliveryReport |
     )  # before any fetch: broken rules exit 2
     store = database(config)
     delivered: DeliveryReport | None = None
+    enabled = sum(1 for s in config.sources if s.enabled)
     try:
-        report = fetch_cycle(config, store, classifier=classifier)
+        with cycle_progress(enabled) as on_report:
+            report = fetch_cycle(config, store, classifier=classifier, on_report=on_report)
         if alerts:
             delivered = send_alerts(store, config)
     except StoreError as e:

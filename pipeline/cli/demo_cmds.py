@@ -19,10 +19,11 @@ from pipeline.cli.common import EXIT_CONFIG
 )
 def demo(folder: Path | None) -> None:
     """See it work offline: two days of six sources from recorded pages, into a folder."""
+    from pipeline.cli.progress import cycle_progress
     from pipeline.demo import DemoError, run
 
     try:
-        done = run(folder, say=click.echo)
+        done = run(folder, say=click.echo, progress=cycle_progress)
     except DemoError as e:
         click.echo(f"lendwatch demo: {e}", err=True)
         raise SystemExit(EXIT_CONFIG) from e

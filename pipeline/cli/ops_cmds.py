@@ -19,6 +19,7 @@ from pipeline.cli.common import (
     load,
 )
 from pipeline.cli.display import json_line, safe
+from pipeline.cli.progress import print_table
 from pipeline.config import Config
 from pipeline.db import utcnow
 from pipeline.errors import StoreError
@@ -149,20 +150,21 @@ def _print_status(data: dict[str, Any]) -> None:
         f"retention   raw bodies {r['days']} days; last pruned {r['last_pruned'] or 'never'}"
     )
     click.echo(f"sources     ({len(data['sources'])}, times in {data['timezone']})")
-    width = max((len(s["id"]) for s in data["sources"]), default=2)
-    click.echo(f"  {'id':<{width}}  {'health':<14} {'last run':<19}  {'next run':<19}  reason")
+    rows = []
     for s in data["sources"]:
-        health = s["health"] + (" BROKEN" if s["broken"] else "")
-        if not s["enabled"]:
-            health = "disabled"
-        nxt = s["next_run"] or "-"
+        health = (
+            "disabled" if not s["enabled"] else s["health"] + (" BROKEN" if s["broken"] else "")
+        )
         reason = safe(s["reason"])
         if s["consecutive_failures"] > 1:
             reason = f"{reason} ({s['consecutive_failures']} failures in a row)"
-        click.echo(
-            f"  {s['id']:<{width}}  {health:<14} {s['last_run'] or 'never':<19}  {nxt:<19}  "
-            f"{reason}".rstrip()
-        )
+        rows.append((s["id"], health, s["last_run"] or "never", s["next_run"] or "-", reason))
+    if print_table(("ID", "HEALTH", "LAST RUN", "NEXT RUN", "REASON"), rows):
+        return
+    width = max((len(row[0]) for row in rows), default=2)
+    click.echo(f"  {'id':<{width}}  {'health':<14} {'last run':<19}  {'next run':<19}  reason")
+    for sid, health, last, nxt, reason in rows:
+        click.echo(f"  {sid:<{width}}  {health:<14} {last:<19}  {nxt:<19}  {reason}".rstrip())
 
 
 @click.command()

@@ -9,6 +9,7 @@ import click
 
 from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILURE, database, fail, load
 from pipeline.cli.display import json_line, redact_url, safe
+from pipeline.cli.progress import print_table
 from pipeline.fetch.http import probe_source
 from pipeline.fetch.parse import result
 from pipeline.models import Fetched, Item, Source, SourceResult
@@ -71,6 +72,8 @@ def sources(ctx: click.Context, as_json: bool) -> None:
                 safe(state.reason),
             )
         )
+    if print_table(header, table[1:]):
+        return
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
     for r in table:
         cells = [c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)]

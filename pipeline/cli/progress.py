@@ -1,0 +1,82 @@
+"""On a terminal (rich): a progress display for long commands and tables for `sources` and
+`status`; elsewhere (cron, the daemon, CI, a pipe) nothing changes.
+
+``cycle_progress(total)`` yields the callback a fetch cycle tells each source's report to, or
+None when stderr is not a terminal (cron, the daemon, CI, a pipe): then the output stays the
+log lines alone. On a terminal the display shows sources done / total, new items, flagged and
+failed as they happen, below the log lines.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TextIO
+
+from pipeline.models import SourceReport
+
+
+def on_terminal(stream: TextIO | None = None) -> bool:
+    stream = stream or sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+@contextmanager
+def cycle_progress(
+    total: int, label: str = "抓取", *, stream: TextIO | None = None
+) -> Iterator[Callable[[SourceReport], None] | None]:
+    if not on_terminal(stream):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    seen = {"new": 0, "flagged": 0, "failed": 0}
+
+    def stats() -> str:
+        return f"新条目 {seen['new']} · 标记 {seen['flagged']} · 失败 {seen['failed']}"
+
+    console = Console(file=stream or sys.stderr)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(label, total=total, stats=stats())
+
+        def told(report: SourceReport) -> None:
+            seen["new"] += report.new
+            seen["flagged"] += report.flagged
+            seen["failed"] += report.status != "ok"
+            progress.update(task, advance=1, stats=stats())
+
+        yield told
+
+
+_STATUS_STYLE = {"ok": "green", "never-fetched": "dim", "disabled": "dim"}
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], title: str = "") -> bool:
+    """``rows`` as an aligned rich table when stdout is a terminal (health columns coloured);
+    False, printing nothing, otherwise: the caller prints its plain text."""
+    if not on_terminal(sys.stdout):
+        return False
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(*header, title=title or None, title_justify="left", show_lines=False)
+    health = [k for k, name in enumerate(header) if name.upper() in ("STATUS", "HEALTH")]
+    for row in rows:
+        cells = [escape(cell) for cell in row]  # a reason is text, never markup
+        for k in health:
+            word = cells[k].split()[0] if cells[k] else ""
+            style = _STATUS_STYLE.get(word, "red" if word else "")
+            cells[k] = f"[{style}]{cells[k]}[/]" if style else cells[k]
+        table.add_row(*cells)
+    Console().print(table, markup=True, highlight=False)
+    return True
