@@ -182,12 +182,26 @@ def app(path: Path) -> Any:
     Datasette names the database after the file: ``lendwatch`` for ``lendwatch.db``)."""
     from datasette.app import Datasette  # type: ignore[import-untyped]
 
+    _register_chart()
     ds = Datasette(
         [str(path)],
         metadata=metadata(path.stem),
         settings={"default_page_size": 50, "sql_time_limit_ms": 3000},
     )
     return ds.app()
+
+
+_PLUGIN = "lendwatch-chart"
+
+
+def _register_chart() -> None:
+    """``pipeline.serve_plugin``: ``/-/chart``, in the menu."""
+    import importlib
+
+    from datasette.plugins import pm  # type: ignore[import-untyped]
+
+    if not pm.has_plugin(_PLUGIN):
+        pm.register(importlib.import_module("pipeline.serve_plugin"), name=_PLUGIN)
 
 
 def run(path: Path, host: str, port: int) -> None:
