@@ -84,3 +84,17 @@ def test_sources_and_status_are_tables_on_a_terminal(
     assert code == 0 and "┃ HEALTH" in ANSI.sub("", raw), raw
     plain = lendwatch(config, "sources")  # a pipe: the plain columns, as before
     assert "┃" not in plain.stdout and plain.stdout.startswith("ID")
+
+
+def test_reclassify_on_a_terminal_shows_progress(
+    tmp_path: Path, http_server: HTTPTestServer
+) -> None:
+    http_server.routes["/a.xml"] = good_route("a")
+    config = write_config(tmp_path, [Src("a", http_server.url("/a.xml"))])
+    assert lendwatch(config, "fetch").returncode == 0
+    code, raw = on_a_terminal(config, "reclassify")
+    assert code == 0, raw
+    seen = ANSI.sub("", raw)
+    assert "重新分类" in seen and "2/2" in seen and "变化 0" in seen, seen
+    plain = lendwatch(config, "reclassify")
+    assert "重新分类" not in plain.stderr and "reclassified 2 item(s)" in plain.stdout

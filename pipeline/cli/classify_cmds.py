@@ -17,6 +17,7 @@ from pipeline.classify.evaluate import EvalReport, Scored, evaluate, source_hint
 from pipeline.classify.inputs import classify_fields
 from pipeline.cli.common import EXIT_FAILURE, database, fail, load, load_rules
 from pipeline.cli.display import json_line, safe
+from pipeline.cli.progress import item_progress
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.jsonline import read_record
@@ -334,19 +335,22 @@ def reclassify(
         items = list(store.iter_items(flagged_only=flagged_only, since=since_utc))
         verdicts: list[tuple[str, Verdict]] = []
         changes: list[tuple[str, str, str]] = []
-        for item in items:
-            issuer, kind = _issuer_for(config, item.source_id)
-            new = classifier.classify(
-                *classify_fields(
-                    item.title, item.summary, item.body, item.penalty, item.attachments
-                ),
-                issuer=issuer,
-                authority=kind,
-            )
-            verdicts.append((item.id, new))
-            change = _change(item.verdict, new)
-            if change:
-                changes.append((item.id, change, item.title))
+        with item_progress(len(items)) as told:
+            for item in items:
+                issuer, kind = _issuer_for(config, item.source_id)
+                new = classifier.classify(
+                    *classify_fields(
+                        item.title, item.summary, item.body, item.penalty, item.attachments
+                    ),
+                    issuer=issuer,
+                    authority=kind,
+                )
+                verdicts.append((item.id, new))
+                change = _change(item.verdict, new)
+                if change:
+                    changes.append((item.id, change, item.title))
+                if told is not None:
+                    told(bool(change))
         extracted = 0
         if not dry_run:
             store.save_verdicts(verdicts)

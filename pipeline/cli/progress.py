@@ -57,6 +57,36 @@ def cycle_progress(
         yield told
 
 
+@contextmanager
+def item_progress(
+    total: int, label: str = "重新分类", *, stream: TextIO | None = None
+) -> Iterator[Callable[[bool], None] | None]:
+    """``reclassify``'s display: items done / total and how many changed; None off a
+    terminal. The callback is told, per item, whether its verdict changed."""
+    if not on_terminal(stream):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    changed = [0]
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        console=Console(file=stream or sys.stderr),
+    ) as progress:
+        task = progress.add_task(label, total=total, stats="变化 0")
+
+        def told(change: bool) -> None:
+            changed[0] += change
+            progress.update(task, advance=1, stats=f"变化 {changed[0]}")
+
+        yield told
+
+
 _STATUS_STYLE = {"ok": "green", "never-fetched": "dim", "disabled": "dim"}
 
 
