@@ -23,36 +23,44 @@ def on_terminal(stream: TextIO | None = None) -> bool:
 
 
 @contextmanager
-def cycle_progress(
-    total: int, label: str = "抓取", *, stream: TextIO | None = None
-) -> Iterator[Callable[[SourceReport], None] | None]:
-    if not on_terminal(stream):
-        yield None
-        return
+def _bar(
+    label: str, total: int, stats: str, stream: TextIO | None
+) -> Iterator[Callable[[str], None]]:
+    """One rich progress bar on ``stream``; the callback advances it by one with new stats."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    seen = {"new": 0, "flagged": 0, "failed": 0}
-
-    def stats() -> str:
-        return f"新条目 {seen['new']} · 标记 {seen['flagged']} · 失败 {seen['failed']}"
-
-    console = Console(file=stream or sys.stderr)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[stats]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(file=stream or sys.stderr),
     ) as progress:
-        task = progress.add_task(label, total=total, stats=stats())
+        task = progress.add_task(label, total=total, stats=stats)
+        yield lambda text: progress.update(task, advance=1, stats=text)
+
+
+@contextmanager
+def cycle_progress(
+    total: int, label: str = "抓取", *, stream: TextIO | None = None
+) -> Iterator[Callable[[SourceReport], None] | None]:
+    if not on_terminal(stream):
+        yield None
+        return
+    seen = {"new": 0, "flagged": 0, "failed": 0}
+
+    def stats() -> str:
+        return f"新条目 {seen['new']} · 标记 {seen['flagged']} · 失败 {seen['failed']}"
+
+    with _bar(label, total, stats(), stream) as advance:
 
         def told(report: SourceReport) -> None:
             seen["new"] += report.new
             seen["flagged"] += report.flagged
             seen["failed"] += report.status != "ok"
-            progress.update(task, advance=1, stats=stats())
+            advance(stats())
 
         yield told
 
@@ -66,23 +74,12 @@ def item_progress(
     if not on_terminal(stream):
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     changed = [0]
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(),
-        console=Console(file=stream or sys.stderr),
-    ) as progress:
-        task = progress.add_task(label, total=total, stats="变化 0")
+    with _bar(label, total, "变化 0", stream) as advance:
 
         def told(change: bool) -> None:
             changed[0] += change
-            progress.update(task, advance=1, stats=f"变化 {changed[0]}")
+            advance(f"变化 {changed[0]}")
 
         yield told
 
