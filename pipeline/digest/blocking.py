@@ -31,16 +31,22 @@ unrelated items is still tested in full: that is the work the criterion asks for
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Sequence
-from itertools import combinations
+from collections.abc import Iterator, Sequence
+from itertools import combinations, pairwise
+from typing import TYPE_CHECKING
 
 from pipeline.digest.fingerprint import TITLE_JACCARD_MIN, Fingerprint, jaccard
-from pipeline.digest.simtables import TABLE_MASKS, near_groups
+from pipeline.digest.simtables import PAIRS_PER_BATCH, TABLE_MASKS, near_groups
+from pipeline.digest.titlekeys import KeyTable, key_table, shared_needed, sketch_distance
 
-# A bigram in more titles than this is a title key only paired with another (see TitleKeys).
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+# A bigram in more titles than this is a title key only paired with another (titlekeys).
 COMMON = 64
+# A title key of more entries than this is probed title by title against the groups.
+HUGE_RUN = 1024
 
 
 class Groups:
@@ -67,66 +73,6 @@ class Groups:
 # -- the keys of each criterion --------------------------------------------------------------
 
 
-def _min_shared(n: int, ratio: float) -> int:
-    """ceil(ratio * n), a hair low rather than high (float rounding): a longer prefix is safe."""
-    return max(1, math.ceil(ratio * n - 1e-9))
-
-
-def probe_length(n: int) -> int:
-    """Bigrams of an n-bigram title that hold its rarest bigram shared with any t-similar
-    title; one more holds the two rarest."""
-    return n - _min_shared(n, TITLE_JACCARD_MIN) + 1
-
-
-def index_length(n: int) -> int:
-    """The same against titles at least as large (the ones that probe later)."""
-    t = TITLE_JACCARD_MIN
-    return n - _min_shared(n, 2 * t / (1 + t)) + 1
-
-
-TitleKey = str | tuple[str, str]
-
-
-class TitleKeys:
-    """The keys of each title: its bigrams in one global order (rarest first, ties by the
-    bigram), and from them the keys it probes and is indexed with.
-
-    A rare bigram (in at most ``COMMON`` titles) is a key by itself. A common one is a key only
-    paired with each later bigram of the prefix: two t-similar titles share the two rarest of
-    their shared bigrams within prefixes one longer, so the pair is listed by both, and pairs
-    of common bigrams are far rarer than either. Both titles judge a bigram alike (rarity is
-    global), so they always meet on the same key.
-    """
-
-    def __init__(self, prints: Sequence[Fingerprint]) -> None:
-        frequency = Counter(g for fp in prints for g in fp.title_grams)
-        ranked = sorted(frequency, key=lambda g: (frequency[g], g))
-        rank = {g: r for r, g in enumerate(ranked)}.__getitem__
-        self.grams = [sorted(fp.title_grams, key=rank) for fp in prints]
-        self.common = {g for g, count in frequency.items() if count > COMMON}
-
-    def probe(self, i: int) -> list[tuple[TitleKey, int]]:
-        return self._keys(i, probe_length(len(self.grams[i])))
-
-    def index(self, i: int) -> list[tuple[TitleKey, int]]:
-        return self._keys(i, index_length(len(self.grams[i])))
-
-    def _keys(self, i: int, length: int) -> list[tuple[TitleKey, int]]:
-        """(key, position in the title of its first bigram), in the global order."""
-        grams = self.grams[i]
-        if len(grams) < 2:  # only a title this short can match it: rare or not, one key
-            return [(g, 0) for g in grams]
-        prefix = grams[: length + 1]
-        keys: list[tuple[TitleKey, int]] = []
-        for position, gram in enumerate(prefix):
-            if gram not in self.common:
-                if position < length:
-                    keys.append((gram, position))
-            else:
-                keys.extend(((gram, later), position) for later in prefix[position + 1 :])
-        return keys
-
-
 def _documents(prints: Sequence[Fingerprint]) -> dict[str, list[int]]:
     buckets: dict[str, list[int]] = {}
     for i, fp in enumerate(prints):
@@ -139,12 +85,6 @@ def _title_match(a: Fingerprint, b: Fingerprint) -> bool:
     if a.doc_numbers and b.doc_numbers:
         return False  # numbers decide between these two: the documents criterion
     return jaccard(a.title_grams, b.title_grams) >= TITLE_JACCARD_MIN
-
-
-def _title_order(prints: Sequence[Fingerprint], first_new: int) -> list[int]:
-    """New items with a title, smallest first (ties by position)."""
-    new = [i for i in range(first_new, len(prints)) if prints[i].title_grams]
-    return sorted(new, key=lambda i: (len(prints[i].title_grams), i))
 
 
 # -- the groups --------------------------------------------------------------------------------
@@ -202,30 +142,83 @@ class _Bucket:
 
 
 def _join_titles(prints: Sequence[Fingerprint], first_new: int, found: Groups) -> None:
-    keys = TitleKeys(prints)
-    index: dict[TitleKey, _Bucket] = {}
-    ratio = TITLE_JACCARD_MIN / (1 + TITLE_JACCARD_MIN)  # Jaccard >= t <=> shared >= this x |a|+|b|
+    """Join the titles that are t-similar: the keys shared by at most ``HUGE_RUN`` entries all at
+    once (``_join_titles_at_once``), after the keys of more (a flood of one headline) title by
+    title against the groups (``_join_titles_one_by_one``), which leaves the flood one group."""
+    import numpy as np
 
-    def insert(i: int, entries: Sequence[tuple[TitleKey, int]]) -> None:
+    table = key_table(prints, COMMON)
+    if not len(table.key):
+        return
+    _, run_of, run_length = np.unique(table.key, return_inverse=True, return_counts=True)
+    huge = run_length[run_of.ravel()] > HUGE_RUN
+    if huge.any():
+        _join_titles_one_by_one(prints, first_new, found, table, huge)
+    _join_titles_at_once(prints, first_new, found, table, ~huge)
+
+
+def _join_titles_one_by_one(
+    prints: Sequence[Fingerprint],
+    first_new: int,
+    found: Groups,
+    table: KeyTable,
+    chosen: NDArray[np.bool_],
+) -> None:
+    """The keys ``chosen``: new titles, smallest first, each probing the index of the titles
+    before it (and of the known ones) and then indexed, group by group (``_Bucket``).
+
+    The title ``x`` meets an earlier ``y`` first on a key of their rarest shared bigram (keys
+    run in the global order); when that key is not chosen, the pair is the other phase's. The
+    positions of that first meeting bound what the two can share."""
+    import numpy as np
+
+    item, key = table.item[chosen], table.key[chosen]
+    position, indexed = table.position[chosen], table.indexed[chosen]
+    order = np.lexsort((table.second[chosen], position, item))  # by title, in the global order
+    item, key, position, indexed = item[order], key[order], position[order], indexed[order]
+    bounds = np.flatnonzero(np.concatenate(([True], item[1:] != item[:-1], [True])))
+    where = {int(item[lo]): (int(lo), int(hi)) for lo, hi in pairwise(bounds.tolist())}
+
+    def keys_of(i: int, index_only: bool) -> list[tuple[int, int]]:
+        """Title i's chosen keys (its index keys only, or its probe keys), in the global order."""
+        lo, hi = where.get(i, (0, 0))
+        mine = slice(lo, hi)
+        if index_only:
+            listed = indexed[mine]
+            return list(
+                zip(key[mine][listed].tolist(), position[mine][listed].tolist(), strict=True)
+            )
+        return list(zip(key[mine].tolist(), position[mine].tolist(), strict=True))
+
+    sizes: list[int] = table.sizes.tolist()
+    raw = table.sketches.tobytes()
+    width = table.sketches.shape[1] * 8
+    sketches = [
+        int.from_bytes(raw[k * width : (k + 1) * width], "little") for k in range(len(sizes))
+    ]
+    need = shared_needed(max(sizes, default=0))
+    apart = [total - 2 * least for total, least in enumerate(need)]  # symmetric difference
+    index: dict[int, _Bucket] = {}
+
+    def insert(i: int, entries: Sequence[tuple[int, int]]) -> None:
         root = found.find(i)
-        for key, position in entries:
-            bucket = index.get(key)
+        for k, at in entries:
+            bucket = index.get(k)
             if bucket is None:
-                index[key] = _Bucket(root, (i, position))
+                index[k] = _Bucket(root, (i, at))
             else:
-                bucket.add(root, (i, position), found)
+                bucket.add(root, (i, at), found)
 
-    for k in range(min(first_new, len(prints))):
-        insert(k, keys.probe(k))
-    sizes = [len(g) for g in keys.grams]
-    largest = max(sizes, default=0)
-    need = [_min_shared(total, ratio) for total in range(2 * largest + 1)]
+    for k in where:
+        if k < first_new:
+            insert(k, keys_of(k, index_only=False))
+    new = [i for i in where if i >= first_new]
     parent = found.parent
-    for x in _title_order(prints, first_new):
-        fx, size = prints[x], sizes[x]
-        seen: set[int] = set()  # decided for x already (x shares several bigrams with many)
-        for key, here in keys.probe(x):
-            bucket = index.get(key)
+    for x in sorted(new, key=lambda i: (sizes[i], i)):
+        fx, size, mark = prints[x], sizes[x], sketches[x]
+        seen: set[int] = set()  # decided for x already (x shares several keys with many)
+        for probe, here in keys_of(x, index_only=False):
+            bucket = index.get(probe)
             if bucket is None:
                 continue
             mine_root = found.find(x)
@@ -237,15 +230,86 @@ def _join_titles(prints: Sequence[Fingerprint], first_new: int, found: Groups) -
                     if y in seen:
                         continue
                     seen.add(y)
-                    # x meets y first on a key of their rarest shared bigram, so nothing before
-                    # ``here`` in x or ``there`` in y is shared: what follows bounds what can be
                     other = sizes[y]
                     left = size - here if size - here < other - there else other - there
-                    if left >= need[size + other] and _title_match(fx, prints[y]):
+                    if (
+                        left >= need[size + other]
+                        and (mark ^ sketches[y]).bit_count() <= apart[size + other]
+                        and _title_match(fx, prints[y])
+                    ):
                         found.union(x, y)
                         mine_root = found.find(x)
                         break
-        insert(x, keys.index(x))
+        insert(x, keys_of(x, index_only=True))
+
+
+def _join_titles_at_once(
+    prints: Sequence[Fingerprint],
+    first_new: int,
+    found: Groups,
+    table: KeyTable,
+    chosen: NDArray[np.bool_],
+) -> None:
+    """The keys ``chosen``: every pair of titles on one key, but pairs of two known titles and
+    of two titles in one group already, filtered vectorised (the position of the key, the
+    sketches), and the few left tested exactly."""
+    import numpy as np
+
+    count = len(prints)
+    roots = np.fromiter((found.find(i) for i in range(count)), dtype=np.int64, count=count)
+    numbered = np.fromiter((bool(fp.doc_numbers) for fp in prints), dtype=bool, count=count)
+    item, key, position = table.item[chosen], table.key[chosen], table.position[chosen]
+    new = item >= first_new
+    order = np.lexsort((roots[item], new, key))  # a key's known titles, then its new by group
+    item, key, position, new = item[order], key[order], position[order], new[order]
+    group = roots[item]
+    at = np.arange(len(item), dtype=np.int64)
+    run = np.concatenate(([True], key[1:] != key[:-1]))
+    block = run | np.concatenate(([True], (new[1:] != new[:-1]) | (group[1:] != group[:-1])))
+    run_start = np.maximum.accumulate(np.where(run, at, 0))
+    block_start = np.maximum.accumulate(np.where(block, at, 0))
+    # a new title pairs with every title of its key before its own block: the known ones and
+    # the new ones of other groups
+    partners = np.where(new, block_start - run_start, 0)
+    sizes = table.sizes
+    need = np.array(shared_needed(int(sizes.max(initial=0))), dtype=np.int64)
+    apart = np.arange(len(need), dtype=np.int64) - 2 * need
+    found_pairs: list[NDArray[np.int64]] = []
+    for b, a in _ranges(run_start, partners):
+        x, y = item[a], item[b]
+        keep = (roots[x] != roots[y]) & ~(numbered[x] & numbered[y])
+        x, y, a, b = x[keep], y[keep], a[keep], b[keep]
+        total = sizes[x] + sizes[y]
+        keep = np.minimum(sizes[x] - position[a], sizes[y] - position[b]) >= need[total]
+        x, y, total = x[keep], y[keep], total[keep]
+        keep = sketch_distance(table.sketches, x, y) <= apart[total]
+        if keep.any():
+            found_pairs.append(np.stack((x[keep], y[keep]), axis=1))
+    if not found_pairs:
+        return
+    for x, y in np.unique(np.concatenate(found_pairs), axis=0).tolist():
+        if found.find(x) != found.find(y) and _title_match(prints[x], prints[y]):
+            found.union(x, y)
+
+
+def _ranges(
+    starts: NDArray[np.int64], counts: NDArray[np.int64]
+) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """``(k, starts[k] + j)`` for every k and ``j < counts[k]``, about ``PAIRS_PER_BATCH`` at a
+    time."""
+    import numpy as np
+
+    ends = np.cumsum(counts)
+    first = 0
+    while first < len(counts):
+        last = int(np.searchsorted(ends, ends[first] - counts[first] + PAIRS_PER_BATCH, "right"))
+        last = max(last, first + 1)
+        c = counts[first:last]
+        k = np.repeat(np.arange(first, last, dtype=np.int64), c)
+        step = np.arange(len(k), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+        if len(k):
+            yield k, starts[k] + step
+        first = last
 
 
 def _join_simhashes(prints: Sequence[Fingerprint], first_new: int, found: Groups) -> None:
@@ -259,8 +323,9 @@ def _join_simhashes(prints: Sequence[Fingerprint], first_new: int, found: Groups
 
 def candidate_pairs(prints: Sequence[Fingerprint], first_new: int = 0) -> list[tuple[int, int]]:
     """Every pair ``(i, j)``, ``i < j``, ``j >= first_new``, that one of the indexes lists, each
-    once, sorted: a superset of the pairs ``same_story`` accepts. ``groups`` probes the same
-    indexes, skipping what is joined already; this lists them whole, pair by pair (tests)."""
+    once, sorted: a superset of the pairs ``same_story`` accepts. ``groups`` tests these
+    (fewer: index keys against probe keys where it goes title by title, and never a pair
+    joined already); this lists them whole, pair by pair (tests)."""
     found: set[tuple[int, int]] = set()
 
     def add(a: int, b: int) -> None:
@@ -271,23 +336,19 @@ def candidate_pairs(prints: Sequence[Fingerprint], first_new: int = 0) -> list[t
     for members in _documents(prints).values():
         for a, b in combinations(members, 2):
             add(a, b)
-    keys = TitleKeys(prints)
-    index: dict[TitleKey, list[int]] = {}
-    for k in range(min(first_new, len(prints))):
-        for key, _ in keys.probe(k):
-            index.setdefault(key, []).append(k)
-    for x in _title_order(prints, first_new):
-        for key, _ in keys.probe(x):
-            for y in index.get(key, ()):
-                add(x, y)
-        for key, _ in keys.index(x):
-            index.setdefault(key, []).append(x)
+    table = key_table(prints, COMMON)
+    index: dict[int, list[int]] = {}
+    for i, key in zip(table.item.tolist(), table.key.tolist(), strict=True):
+        index.setdefault(key, []).append(i)
+    for members in index.values():
+        for a, b in combinations(members, 2):
+            add(a, b)
     for mask in TABLE_MASKS:
-        table: dict[int, list[int]] = {}
+        table_: dict[int, list[int]] = {}
         for i, fp in enumerate(prints):
             if fp.has_text:
-                table.setdefault(fp.simhash & mask, []).append(i)
-        for members in table.values():
+                table_.setdefault(fp.simhash & mask, []).append(i)
+        for members in table_.values():
             for a, b in combinations(members, 2):
                 add(a, b)
     return sorted(found)
