@@ -257,14 +257,29 @@ def _random_prints(rng: random.Random, n: int) -> list[Fingerprint]:
     return out
 
 
-@pytest.mark.parametrize("common", [64, 3, 0])
+@pytest.mark.parametrize(
+    ("common", "huge", "tiers", "batch"),
+    [
+        (64, 1024, (64, 256), 1 << 21),
+        (3, 1024, (64, 256), 1 << 21),
+        (0, 1024, (64, 256), 1 << 21),
+        (64, 4, (2, 3), 5),
+        (3, 2, (), 1 << 21),
+        (0, 6, (3,), 3),
+    ],
+)
 def test_groups_equal_all_pairs_with_rare_and_common_bigrams(
-    monkeypatch: pytest.MonkeyPatch, common: int
+    monkeypatch: pytest.MonkeyPatch, common: int, huge: int, tiers: tuple[int, ...], batch: int
 ) -> None:
     # ``common`` 3 and 0 make most or every bigram a key only in pairs (the path of titles
-    # made of frequent bigrams); the groups stay those of every pair.
+    # made of frequent bigrams); a small ``huge`` sends most keys title by title against the
+    # groups, small ``tiers`` and ``batch`` pair the others in several rounds and batches:
+    # the groups stay those of every pair.
     monkeypatch.setattr(blocking, "COMMON", common)
-    rng = random.Random(common + 1)
+    monkeypatch.setattr(blocking, "HUGE_RUN", huge)
+    monkeypatch.setattr(blocking, "RUN_TIERS", tiers)
+    monkeypatch.setattr(blocking, "PAIRS_PER_BATCH", batch)
+    rng = random.Random(common + huge + 1)
     for size, first_new in ((2, 0), (40, 0), (120, 0), (120, 60), (80, 79)):
         prints = _random_prints(rng, size)
         assert _blocked(prints, first_new) == _all_pairs(prints, first_new)
@@ -275,6 +290,17 @@ def test_groups_equal_all_pairs_with_rare_and_common_bigrams(
             if same_story(prints[i], prints[j])
         }
         assert accepted <= set(candidate_pairs(prints, first_new))
+
+
+def test_titles_of_one_character_and_none() -> None:
+    # a title of one character is one bigram of one character: it can only match itself
+    one = [Fingerprint(frozenset({"借"}), k, frozenset(), False) for k in range(3)]
+    other = Fingerprint(frozenset({"贷"}), 9, frozenset(), False)
+    empty = Fingerprint(frozenset(), 7, frozenset(), False)
+    prints = [*one, other, empty]
+    assert _blocked(prints) == _all_pairs(prints) == [[0, 1, 2], [3], [4]]
+    assert _blocked([empty, empty]) == [[0], [1]]
+    assert _blocked([]) == []
 
 
 def test_long_simhash_runs_and_small_batches(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,24 +6,26 @@ its own index, which lists every pair the criterion can accept (nothing is cappe
 
 * **document numbers**: any two items carrying one number are one story; each number's items
   are joined through one of them, never pair by pair.
-* **titles** (bigram Jaccard >= t): prefix filtering. In one global order of the bigrams (rarest
-  first), two sets with Jaccard >= t share their rarest shared bigram within the first
-  ``n - ceil(t n) + 1`` of each. Items are taken smallest first; each *probes* with that prefix
-  and is then *indexed* with the shorter ``n - ceil(2t/(1+t) n) + 1`` (enough against the items
-  as large or larger, which come later), so the bigrams of a phrase many items share stay out
-  of the index. A bigram in many titles is a key only paired with a later one of the prefix
-  (``TitleKeys``). A candidate is met first on its rarest shared bigram, so its position bounds
-  the overlap and most candidates are dismissed without computing a Jaccard.
+* **titles** (bigram Jaccard >= t): prefix filtering (``pipeline.digest.titlekeys``, built in
+  numpy). In one global order of the bigrams (rarest first), two sets with Jaccard >= t share
+  their rarest shared bigram within the first ``n - ceil(t n) + 1`` of each (the *probe*
+  prefix), and within the shorter ``n - ceil(2t/(1+t) n) + 1`` of the smaller one (the *index*
+  prefix). A bigram in many titles is a key only paired with a later one of the prefix. Two
+  titles are compared only on a key of the smaller one's index and the other's probe; the
+  position of the key bounds their overlap and their bigram sketches their symmetric
+  difference, so most candidates are dismissed without computing a Jaccard.
 * **SimHash** (Hamming distance <= d): ``pipeline.digest.simtables``, 45 tables keyed by pairs
   of bit blocks, sorted and tested with numpy, after the other two criteria.
 
 The pairs an index lists can still be many: a story told by thousands of items (a flood of one
-headline) puts them all in the same buckets. The title index is therefore probed against the
-groups found so far (union-find): a bucket keeps its items per group, a group already joined to
-the probing item is skipped whole, and another group is tested item by item only until one
-matches; the SimHash tables drop pairs already in one group before any test. A bucket full of
-unrelated items is still tested in full: that is the work the criterion asks for
-(``benchmarks/bench_cluster.py`` measures both).
+headline) puts them all under the same keys. A title key of more than ``HUGE_RUN`` titles is
+therefore probed title by title against the groups found so far (union-find): a bucket keeps
+its items per group, a group already joined to the probing item is skipped whole, and another
+group is tested item by item only until one matches. Every other key pairs its titles at once,
+vectorised, its shortest runs first, never two titles of one group or two known ones; the
+SimHash tables likewise drop pairs already in one group before any test. Titles that share
+much but not enough (half a headline) are still paired and dismissed: that is the work the
+criterion asks for (``benchmarks/bench_cluster.py`` measures both).
 
 ``first_new``: items before it are known already and are never compared with each other (see
 ``cluster``); they are indexed but never probe.
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
 COMMON = 64
 # A title key of more entries than this is probed title by title against the groups.
 HUGE_RUN = 1024
+# The other keys are paired at once, the runs up to each of these lengths before the next.
+RUN_TIERS = (64, 256)
 
 
 class Groups:
@@ -142,19 +146,26 @@ class _Bucket:
 
 
 def _join_titles(prints: Sequence[Fingerprint], first_new: int, found: Groups) -> None:
-    """Join the titles that are t-similar: the keys shared by at most ``HUGE_RUN`` entries all at
-    once (``_join_titles_at_once``), after the keys of more (a flood of one headline) title by
-    title against the groups (``_join_titles_one_by_one``), which leaves the flood one group."""
+    """Join the titles that are t-similar. The keys of more than ``HUGE_RUN`` entries (a flood
+    of one headline) go title by title against the groups (``_join_titles_one_by_one``), which
+    leaves a flood one group; then the others all at once (``_join_titles_at_once``), shortest
+    runs first, so that the groups they join keep pairs out of the longer ones."""
     import numpy as np
 
     table = key_table(prints, COMMON)
     if not len(table.key):
         return
     _, run_of, run_length = np.unique(table.key, return_inverse=True, return_counts=True)
-    huge = run_length[run_of.ravel()] > HUGE_RUN
-    if huge.any():
-        _join_titles_one_by_one(prints, first_new, found, table, huge)
-    _join_titles_at_once(prints, first_new, found, table, ~huge)
+    length = run_length[run_of.ravel()]
+    del run_of, run_length
+    if (length > HUGE_RUN).any():
+        _join_titles_one_by_one(prints, first_new, found, table, length > HUGE_RUN)
+    low = 1  # a key of one title pairs nothing
+    for high in [*(tier for tier in RUN_TIERS if tier < HUGE_RUN), HUGE_RUN]:
+        chosen = (length > low) & (length <= high)
+        if chosen.any():
+            _join_titles_at_once(prints, first_new, found, table, chosen)
+        low = high
 
 
 def _join_titles_one_by_one(
@@ -250,9 +261,11 @@ def _join_titles_at_once(
     table: KeyTable,
     chosen: NDArray[np.bool_],
 ) -> None:
-    """The keys ``chosen``: every pair of titles on one key, but pairs of two known titles and
-    of two titles in one group already, filtered vectorised (the position of the key, the
-    sketches), and the few left tested exactly."""
+    """The keys ``chosen``, every pair on one key at once: a new title with the known titles
+    (their probe keys are their index) and with the new titles of other groups whose index key
+    it is, or, smaller or as large, whose probe key is its index key (the index prefix holds the
+    rarest shared bigram of the smaller of two t-similar titles). Filtered vectorised (the
+    position of the key, the sketches), then the few left tested exactly."""
     import numpy as np
 
     count = len(prints)
@@ -260,34 +273,55 @@ def _join_titles_at_once(
     numbered = np.fromiter((bool(fp.doc_numbers) for fp in prints), dtype=bool, count=count)
     item, key, position = table.item[chosen], table.key[chosen], table.position[chosen]
     new = item >= first_new
-    order = np.lexsort((roots[item], new, key))  # a key's known titles, then its new by group
-    item, key, position, new = item[order], key[order], position[order], new[order]
-    group = roots[item]
+    indexed = table.indexed[chosen] & new
+    # each key's run: its known titles, its new ones by the probe key, its new ones by the index
+    # key; each part by group
+    order = np.lexsort((roots[item], indexed, new, key))
+    item, key, position = item[order], key[order], position[order]
+    new, indexed, group = new[order], indexed[order], roots[item]
+    del order
     at = np.arange(len(item), dtype=np.int64)
-    run = np.concatenate(([True], key[1:] != key[:-1]))
-    block = run | np.concatenate(([True], (new[1:] != new[:-1]) | (group[1:] != group[:-1])))
-    run_start = np.maximum.accumulate(np.where(run, at, 0))
+    starts = np.concatenate(([True], key[1:] != key[:-1]))
+    run_start = np.maximum.accumulate(np.where(starts, at, 0))
+    run_of = np.cumsum(starts) - 1
+    runs = np.flatnonzero(starts)
+    known_in_run = np.add.reduceat((~new).astype(np.int64), runs)
+    probe_in_run = np.add.reduceat((new & ~indexed).astype(np.int64), runs)
+    new_start = run_start + known_in_run[run_of]
+    index_start = new_start + probe_in_run[run_of]
+    run_end = np.concatenate((runs[1:], [len(item)]))[run_of]
+    block = starts | np.concatenate(
+        ([True], (new[1:] != new[:-1]) | (indexed[1:] != indexed[:-1]) | (group[1:] != group[:-1]))
+    )
     block_start = np.maximum.accumulate(np.where(block, at, 0))
-    # a new title pairs with every title of its key before its own block: the known ones and
-    # the new ones of other groups
-    partners = np.where(new, block_start - run_start, 0)
+    del at, starts, run_of, runs, block
+    partners = (
+        (run_start, np.where(new, new_start - run_start, 0)),  # the known titles
+        (index_start, np.where(new & ~indexed, run_end - index_start, 0)),  # by their index
+        (index_start, np.where(indexed, block_start - index_start, 0)),  # both by the index
+    )
     sizes = table.sizes
     need = np.array(shared_needed(int(sizes.max(initial=0))), dtype=np.int64)
     apart = np.arange(len(need), dtype=np.int64) - 2 * need
     found_pairs: list[NDArray[np.int64]] = []
-    for b, a in _ranges(run_start, partners):
-        x, y = item[a], item[b]
-        keep = (roots[x] != roots[y]) & ~(numbered[x] & numbered[y])
-        x, y, a, b = x[keep], y[keep], a[keep], b[keep]
-        total = sizes[x] + sizes[y]
-        keep = np.minimum(sizes[x] - position[a], sizes[y] - position[b]) >= need[total]
-        x, y, total = x[keep], y[keep], total[keep]
-        keep = sketch_distance(table.sketches, x, y) <= apart[total]
-        if keep.any():
-            found_pairs.append(np.stack((x[keep], y[keep]), axis=1))
+    for part, (first, how_many) in enumerate(partners):
+        for b, a in _ranges(first, how_many):
+            x, y = item[a], item[b]
+            keep = (group[a] != group[b]) & ~(numbered[x] & numbered[y])
+            if part == 1:  # y by its probe key: the smaller or as large
+                keep &= sizes[x] <= sizes[y]
+            x, y, a, b = x[keep], y[keep], a[keep], b[keep]
+            total = sizes[x] + sizes[y]
+            keep = np.minimum(sizes[x] - position[a], sizes[y] - position[b]) >= need[total]
+            x, y, total = x[keep], y[keep], total[keep]
+            keep = sketch_distance(table.sketches, x, y) <= apart[total]
+            if keep.any():
+                low, high = np.minimum(x[keep], y[keep]), np.maximum(x[keep], y[keep])
+                found_pairs.append(np.unique(low * count + high))
     if not found_pairs:
         return
-    for x, y in np.unique(np.concatenate(found_pairs), axis=0).tolist():
+    for pair in np.unique(np.concatenate(found_pairs)).tolist():
+        x, y = divmod(pair, count)
         if found.find(x) != found.find(y) and _title_match(prints[x], prints[y]):
             found.union(x, y)
 
