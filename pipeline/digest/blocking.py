@@ -38,7 +38,7 @@ from itertools import combinations, pairwise
 from typing import TYPE_CHECKING
 
 from pipeline.digest.fingerprint import TITLE_JACCARD_MIN, Fingerprint, jaccard
-from pipeline.digest.simtables import PAIRS_PER_BATCH, TABLE_MASKS, near_groups
+from pipeline.digest.simtables import TABLE_MASKS, near_groups
 from pipeline.digest.titlekeys import KeyTable, key_table, shared_needed, sketch_distance
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ COMMON = 64
 HUGE_RUN = 1024
 # The other keys are paired at once, the runs up to each of these lengths before the next.
 RUN_TIERS = (64, 256)
+PAIRS_PER_BATCH = 1 << 18  # title pairs made and filtered at once (memory, cache)
 
 
 class Groups:
@@ -303,17 +304,19 @@ def _join_titles_at_once(
     sizes = table.sizes
     need = np.array(shared_needed(int(sizes.max(initial=0))), dtype=np.int64)
     apart = np.arange(len(need), dtype=np.int64) - 2 * need
+    # what the filters read, entry by entry (a pair's entries lie close together: cache-friendly)
+    size = sizes[item]
+    left = size - position  # what the title has from the key on
+    numbered_ = numbered[item]
     found_pairs: list[NDArray[np.int64]] = []
     for part, (first, how_many) in enumerate(partners):
         for b, a in _ranges(first, how_many):
-            x, y = item[a], item[b]
-            keep = (group[a] != group[b]) & ~(numbered[x] & numbered[y])
-            if part == 1:  # y by its probe key: the smaller or as large
-                keep &= sizes[x] <= sizes[y]
-            x, y, a, b = x[keep], y[keep], a[keep], b[keep]
-            total = sizes[x] + sizes[y]
-            keep = np.minimum(sizes[x] - position[a], sizes[y] - position[b]) >= need[total]
-            x, y, total = x[keep], y[keep], total[keep]
+            total = size[a] + size[b]
+            keep = (group[a] != group[b]) & (np.minimum(left[a], left[b]) >= need[total])
+            keep &= ~(numbered_[a] & numbered_[b])
+            if part == 1:  # b by its probe key: the larger or as large
+                keep &= size[a] <= size[b]
+            x, y, total = item[a[keep]], item[b[keep]], total[keep]
             keep = sketch_distance(table.sketches, x, y) <= apart[total]
             if keep.any():
                 low, high = np.minimum(x[keep], y[keep]), np.maximum(x[keep], y[keep])
