@@ -108,3 +108,19 @@ def test_period_end_and_add_months() -> None:
 def test_parse_date_in_a_cell() -> None:
     assert parse_date(prepare("2025年8月 20日").norm) == date(2025, 8, 20)
     assert parse_date("五年") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "norm"),
+    [
+        ("施行日期：2026年1月1日\n過渡期—2027年", "施行日期：2026年1月1日\n过渡期-2027年"),
+        ("Ａ－Ｂ\n\n１２", "a-b\n\n12"),
+        ("12月1日–12月31日", "12月1日-12月31日"),
+        ("没有需要还原的", "没有需要还原的"),
+    ],
+)
+def test_prepare_keeps_lines_and_dashes_and_offsets(text: str, norm: str) -> None:
+    # fold blanks newlines and dashes; prepare puts them back where they were
+    prepared = prepare(text)
+    assert prepared.norm == norm
+    assert len(prepared.norm) == len(prepared.raw)

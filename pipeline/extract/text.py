@@ -29,6 +29,7 @@ _HTML_HINT = re.compile(r"<(?:p|div|br|table|td|tr|span|html|body|li|h[1-6])\b",
 _BLOCKS = ("p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section")
 _DROP = ("script", "style", "noscript", "head", "nav", "header", "footer", "select", "form")
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_KEPT = re.compile(f"[\n{re.escape(_DASHES)}]")  # what fold blanks and ``prepare`` restores
 _SPACE_RUN = re.compile(r"[ \t\u00a0\u3000]+")
 
 
@@ -93,11 +94,16 @@ def prepare(text: str) -> Text:
     raw = strip_pinyin(text)
     folded = fold(simplify_chars(raw))
     if folded != raw:
-        # fold turns newlines and dashes into spaces; lines and ranges matter here
-        folded = "".join(
-            o if o == "\n" else ("-" if o in _DASHES else f)
-            for o, f in zip(raw, folded, strict=True)
-        )
+        # fold turns newlines and dashes into spaces; lines and ranges matter here (``fold``
+        # keeps every offset, so the few marks are put back in place)
+        pieces: list[str] = []
+        last = 0
+        for mark in _KEPT.finditer(raw):
+            at = mark.start()
+            pieces += (folded[last:at], "\n" if mark.group() == "\n" else "-")
+            last = at + 1
+        if pieces:
+            folded = "".join(pieces) + folded[last:]
     return Text(raw=raw, norm=folded)
 
 
