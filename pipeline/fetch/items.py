@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -15,12 +16,14 @@ _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$
 _ATTR_SELECTOR = re.compile(r"^(.*?)\s*@([\w:-]+)$", re.S)
 
 
-def _plain_selectors() -> re.Pattern[str]:
+@functools.cache
+def plain_selector() -> re.Pattern[str]:
     """A conservative grammar of the CSS selectors configurations use (tags, classes, ids,
     attributes, combinators, lists, ``:nth-*(N)``, ``:first-child`` …, ``:has(> …)``). A selector
     it accepts is valid for soupsieve (``tests/test_fetch_units.py`` holds that on a corpus);
     anything else goes to soupsieve, whose import and first compile cost about 0.3 s of every
-    command that loads the configuration."""
+    command that loads the configuration. Compiled on first use (itself about 50 ms): a
+    configuration without selectors never pays for it."""
     ident = r"-?[_a-zA-Z][_a-zA-Z0-9-]*"
     value = rf"(?:{ident}|'[^'\\\n]*'|\"[^\"\\\n]*\")"
     attr = rf"\[\s*{ident}\s*(?:[~|^$*]?=\s*{value}\s*)?\]"
@@ -35,8 +38,6 @@ def _plain_selectors() -> re.Pattern[str]:
     outer = rf"{outer_compound}(?:\s*[>+~]\s*{outer_compound}|\s+{outer_compound})*"
     return re.compile(rf"\s*{outer}(?:\s*,\s*{outer})*\s*")
 
-
-PLAIN_SELECTOR = _plain_selectors()
 
 COMMON_OPTIONS: Mapping[str, Option] = MappingProxyType(
     {
@@ -120,7 +121,7 @@ def selector_problems(key: str, value: object) -> list[str]:
     css, _attr = split_attr(value)
     if css in ("", "."):
         return []  # the item element itself
-    if PLAIN_SELECTOR.fullmatch(css):
+    if plain_selector().fullmatch(css):
         return []  # valid by construction: soupsieve need not be imported (see above)
     import soupsieve  # only a config with selectors pays for its import
 
