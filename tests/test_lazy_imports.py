@@ -4,8 +4,9 @@ Start-up time is paid on every cron run and every ``lendwatch status``: a comman
 what it needs. Each case runs the command in a fresh interpreter and reads ``sys.modules`` at
 exit. ``ALLOWED`` is the contract: widening it for a command is a decision, not an accident.
 
-One import is not ours to avoid: sqlite-utils imports numpy when it is installed (every command
-that opens the database). Loading the shipped configuration imports neither soupsieve nor bs4:
+Two imports are not ours to avoid: sqlite-utils imports numpy when it is installed (every command
+that opens the database), and httpx imports rich, for its own command line (every command that
+fetches). Loading the shipped configuration imports neither soupsieve nor bs4:
 its selectors are all plain (``tests/test_selector_check.py``).
 """
 
@@ -20,7 +21,8 @@ import click
 import pytest
 
 from pipeline.cli import COMMANDS, cli, load_command
-from tests.support.harness import ROOT, clean_env
+from tests.support.harness import ROOT, Src, clean_env, good_route, lendwatch, write_config
+from tests.support.httpserver import HTTPTestServer
 
 HEAVY = (
     "bs4",
@@ -78,8 +80,8 @@ def shipped_config(tmp_path: Path) -> Path:
     return path
 
 
-def imported(tmp_path: Path, args: tuple[str, ...]) -> set[str]:
-    config = shipped_config(tmp_path)
+def imported(tmp_path: Path, args: tuple[str, ...], config: Path | None = None) -> set[str]:
+    config = config or shipped_config(tmp_path)
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, json.dumps(HEAVY), "--config", str(config), *args],
         capture_output=True,
@@ -98,6 +100,23 @@ def imported(tmp_path: Path, args: tuple[str, ...]) -> set[str]:
 def test_a_command_imports_only_what_it_needs(args: tuple[str, ...], tmp_path: Path) -> None:
     extra = imported(tmp_path, args) - ALLOWED[args]
     assert not extra, f"lendwatch {' '.join(args)} imported {sorted(extra)}"
+
+
+def test_an_unchanged_cycle_loads_no_parser_and_no_templates(
+    tmp_path: Path, http_server: HTTPTestServer
+) -> None:
+    """``lendwatch run`` every few minutes, every source answering 304: the fetcher and the
+    store, but neither feedparser nor bs4 (nothing to parse) nor jinja2 (nothing to render).
+    The first cycle, with news, loads them all: the check is not vacuous."""
+    http_server.routes["/pbc.xml"] = good_route("pbc")
+    config = write_config(tmp_path, [Src("pbc", http_server.url("/pbc.xml"))])
+    first = imported(tmp_path, ("run",), config)
+    assert {"feedparser", "bs4", "jinja2", "httpx"} <= first
+    assert lendwatch(config, "run").returncode == 0  # the digest of the first cycle's news
+    again = imported(tmp_path, ("run",), config)
+    assert http_server.hits("/pbc.xml")[-1].headers.get("If-None-Match") == '"pbc-1"'
+    # rich: httpx imports it (for httpx's own command line) whenever it is installed
+    assert again - (STORE | {"httpx", "rich"}) == set(), sorted(again)
 
 
 def test_the_store_commands_really_open_the_store(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pipeline.config import Config
 from pipeline.db import utcnow
@@ -21,7 +22,6 @@ from pipeline.digest.cluster import Story
 from pipeline.digest.message import DEFAULT_SENDER, build_message, message_bytes
 from pipeline.digest.notify import notify_send
 from pipeline.digest.remind import agenda_for, plan_reminders, render_reminder
-from pipeline.digest.render import Rendered, render_alert, render_chat, render_digest
 from pipeline.digest.report import DeliveryReport
 from pipeline.digest.select import (
     ALERT_LOOKBACK,
@@ -37,6 +37,9 @@ from pipeline.digest.send import smtp_send, write_outbox
 from pipeline.digest.views import FAILING
 from pipeline.errors import DeliveryError
 from pipeline.store import DELIVERY_KINDS, Delivery, HealthEvent, SourceState, Store
+
+if TYPE_CHECKING:  # jinja2 is imported when something is rendered, not every cycle
+    from pipeline.digest.render import Rendered
 
 QUIET_INTERVAL = timedelta(hours=20)
 
@@ -201,6 +204,8 @@ def send_digest(
     going = [p for p in plans if p.stories or backlog or quiet_wanted or dry_run]
     told = _told_events(store, states, enabled) if len(going) == len(plans) and going else []
     created: list[int] = []
+    if going:
+        from pipeline.digest.render import render_digest
     for plan in going:
         rendered = render_digest(
             config,
@@ -280,6 +285,8 @@ def send_alerts(store: Store, config: Config, *, now: datetime | None = None) ->
         evs = [e for e in mine if e.id not in claimed]
         if not stories and not evs:
             continue
+        from pipeline.digest.render import render_alert, render_chat
+
         if target.channel == "notify":
             text = render_chat(config, stories, evs)
             subject = text.partition("\n")[0]

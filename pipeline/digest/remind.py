@@ -18,15 +18,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pipeline.config import Config
 from pipeline.digest.cluster import Story
 from pipeline.digest.facts import agenda_window
-from pipeline.digest.render import Rendered, environment
 from pipeline.digest.select import Target, mail_targets, wants
 from pipeline.digest.text import clean
 from pipeline.digest.views import Viewer
 from pipeline.store import Store, StoredItem
+
+if TYPE_CHECKING:  # jinja2 is imported when a reminder is rendered
+    from pipeline.digest.render import Rendered
 
 Dated = tuple[StoredItem, str, date]
 
@@ -92,6 +95,8 @@ def plan_reminders(store: Store, config: Config, now: datetime) -> list[tuple[Ta
 
 
 def render_reminder(config: Config, due: Sequence[Due], now: datetime) -> Rendered:
+    from pipeline.digest.render import Rendered, environment
+
     viewer = Viewer(config, now)
     t = viewer.t
     rows = viewer.agenda([(d.item, d.field, d.day) for d in due])

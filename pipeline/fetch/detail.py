@@ -21,8 +21,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from bs4 import Tag
-
 from pipeline.errors import FetchError
 from pipeline.fetch import attachlinks, charset, detect, redact
 from pipeline.fetch.html import extract, soup
@@ -117,6 +115,8 @@ def read_detail(fetched: Fetched, source: Source) -> DetailPage:
         penalty = penalty_from_page(text)
     links: list[AttachmentLink] = []
     if source.options.get("attachments"):
+        from bs4 import Tag  # bs4 is loaded by the first page parsed, not by every cycle
+
         scope = (
             tree.select_one(selector) if source.options.get("attachment_links") is None else tree
         )
