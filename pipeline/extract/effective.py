@@ -132,6 +132,8 @@ def find_transition_end(text: Text, effective: date | None, published: date | No
     """The last day of the transition period, when the text gives exactly one."""
     ends: set[date] = set()
     norm = text.norm
+    if "过渡期" not in norm and "整改" not in norm:  # what _UNTIL and _PERIODS all need
+        return None
     for m in _UNTIL.finditer(norm):
         found = period_end(norm[m.end() : m.end() + 12])
         if found is not None:

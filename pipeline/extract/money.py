@@ -60,10 +60,13 @@ def _number(text: str) -> Decimal | None:
 
 def amounts(text: str) -> Iterator[Amount]:
     """Every money amount in folded ``text``."""
-    for m in _AMOUNT.finditer(text):
-        value = _number(m.group("num"))
-        if value is not None:
-            yield Amount(m.start(), m.end(), value * _UNIT[m.group("unit")])
+    if "元" in text or "万" in text or "亿" in text:  # a unit ends every _AMOUNT
+        for m in _AMOUNT.finditer(text):
+            value = _number(m.group("num"))
+            if value is not None:
+                yield Amount(m.start(), m.end(), value * _UNIT[m.group("unit")])
+    if "yuan" not in text and "rmb" not in text:  # and one of these every _EN_AMOUNT
+        return
     for m in _EN_AMOUNT.finditer(text):
         value = _number(m.group("num"))
         if value is not None:
