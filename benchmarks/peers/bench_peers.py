@@ -19,6 +19,11 @@ process), from ``wait4``.
 * ``asyncio_feeds.py`` beside this file: httpx + feedparser, 16 in flight, 2 per host, ETags and
   seen ids in a JSON file.
 
+lendwatch and the script run with this script's Python: run it with the Python of a plain install
+(``python -m venv /tmp/v && /tmp/v/bin/pip install . && /tmp/v/bin/python
+benchmarks/peers/bench_peers.py``) to measure what a user runs; the development venv adds an
+editable install's import hooks and trio (selenium's, imported by httpcore when present).
+
 Prints the table and lendwatch's ratio to each peer, then the scale envelope derived from
 lendwatch's figures; ``--scale N`` adds a cold ``lendwatch run`` of N feeds. Prints figures only;
 nothing is asserted.
