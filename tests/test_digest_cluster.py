@@ -359,3 +359,14 @@ def test_feature_hash_is_the_batch_hash() -> None:
         assert fingerprints([item])[0].simhash == simhash([(normalize(text), TITLE_WEIGHT)])
     with pytest.raises(ValueError, match="one to three characters"):
         _hash64("网络小贷")
+
+
+def test_a_bigram_is_one_string_across_titles() -> None:
+    # 100,000 titles hold some 2.5 million bigrams, a tenth of them distinct: each distinct one
+    # is kept once, shared by every title's set (memory), and the sets are what they were
+    first, second = fingerprints([_item(0, "网络小额贷款新规", ""), _item(1, "小额贷款公司", "")])
+    assert first.title_grams == frozenset(["网络", "络小", "小额", "额贷", "贷款", "款新", "新规"])
+    common = first.title_grams & second.title_grams
+    assert common == {"小额", "额贷", "贷款"}
+    mine = {g: g for g in first.title_grams}
+    assert all(g is mine[g] for g in second.title_grams if g in common)

@@ -218,12 +218,15 @@ def _count(
 
 def fingerprints(items: Sequence[StoredItem]) -> list[Fingerprint]:
     """The fingerprints of ``items``, computed in batches; a title or lead that recurs
-    (reprints, a flood of one template) is normalised and counted once per batch."""
+    (reprints, a flood of one template) is normalised and counted once per batch, and each
+    distinct bigram is one string shared by every title that has it (100,000 titles hold some
+    2.5 million bigrams, a tenth of them distinct)."""
+    shared: dict[str, str] = {}
     normal: dict[str, str] = {}
     bigrams: dict[str, frozenset[str]] = {}
     out: list[Fingerprint] = []
     for at in range(0, len(items), _CHUNK):
-        out.extend(_batch(items[at : at + _CHUNK], normal, bigrams))
+        out.extend(_batch(items[at : at + _CHUNK], normal, bigrams, shared))
         if len(normal) > _CHUNK * 4:
             normal.clear()
             bigrams.clear()
@@ -234,6 +237,7 @@ def _batch(
     items: Sequence[StoredItem],
     normal: dict[str, str],
     bigrams: dict[str, frozenset[str]],
+    shared: dict[str, str],
 ) -> list[Fingerprint]:
     import numpy as np
 
@@ -262,7 +266,8 @@ def _batch(
         title = texts[titles[k]]
         shingles = bigrams.get(title)
         if shingles is None:
-            shingles = bigrams[title] = frozenset(ngrams(title, 2))
+            pairs = ngrams(title, 2)
+            shingles = bigrams[title] = frozenset(map(shared.setdefault, pairs, pairs))
         docs = item.verdict.doc_numbers if item.verdict else ()
         out.append(
             Fingerprint(
