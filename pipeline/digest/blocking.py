@@ -193,8 +193,7 @@ def _join_titles_one_by_one(
 
     def keys_of(i: int, index_only: bool) -> list[tuple[int, int]]:
         """Title i's chosen keys (its index keys only, or its probe keys), in the global order."""
-        lo, hi = where.get(i, (0, 0))
-        mine = slice(lo, hi)
+        mine = slice(*where[i])
         if index_only:
             listed = indexed[mine]
             return list(
@@ -283,9 +282,9 @@ def _join_titles_at_once(
     del order
     at = np.arange(len(item), dtype=np.int64)
     starts = np.concatenate(([True], key[1:] != key[:-1]))
-    run_start = np.maximum.accumulate(np.where(starts, at, 0))
     run_of = np.cumsum(starts) - 1
     runs = np.flatnonzero(starts)
+    run_start = runs[run_of]
     known_in_run = np.add.reduceat((~new).astype(np.int64), runs)
     probe_in_run = np.add.reduceat((new & ~indexed).astype(np.int64), runs)
     new_start = run_start + known_in_run[run_of]

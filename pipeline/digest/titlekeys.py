@@ -131,9 +131,9 @@ def key_table(prints: Sequence[Fingerprint], common: int) -> KeyTable:
     np.bitwise_or.at(sketches, (owner, bit >> 6), np.uint64(1) << (bit & 63).astype(np.uint64))
     del bit
 
-    t = TITLE_JACCARD_MIN
-    probe_of = sizes - np.maximum(1, np.ceil(t * sizes - 1e-9).astype(np.int64)) + 1
-    index_of = sizes - np.maximum(1, np.ceil(2 * t / (1 + t) * sizes - 1e-9).astype(np.int64)) + 1
+    lengths = range(int(sizes.max(initial=0)) + 1)  # each title's prefixes, by its size
+    probe_of = np.array([probe_length(n) for n in lengths], dtype=np.int64)[sizes]
+    index_of = np.array([index_length(n) for n in lengths], dtype=np.int64)[sizes]
     position = np.arange(len(rank), dtype=np.int64) - (np.cumsum(sizes) - sizes)[owner]
     keep = position <= probe_of[owner]  # the prefix one longer: all that makes a key
     rank, owner, is_common, position = rank[keep], owner[keep], is_common[keep], position[keep]
