@@ -130,14 +130,23 @@ class Store:
         backlog: Mapping[str, str] | None = None,
     ) -> tuple[SaveResult, list[tuple[str, Verdict]]]:
         """Items, their penalty tables and attachments, and the verdicts of the new and edited
-        ones, in one transaction. An edited item is classified with the penalty and the
-        attachments stored for it when the list fetch brought none."""
+        ones, in one transaction; a new item's verdict is written with its row. An edited item
+        is classified with the penalty and the attachments stored for it when the list fetch
+        brought none."""
         with transaction(self.db) as conn:
-            saved = items.save_items(self.db, new_items, backlog=backlog)
+            verdicts: list[tuple[str, Verdict]] = []
+
+            def classify_new(item: Item) -> Verdict:
+                verdict = classify(item)
+                verdicts.append((item.id, verdict))
+                return verdict
+
+            saved = items.save_items(self.db, new_items, backlog=backlog, classify_new=classify_new)
             enrich.save(conn, (*saved.new, *saved.updated))
             updated = self._with_stored_facts(saved.updated)
-            verdicts = [(item.id, classify(item)) for item in (*saved.new, *updated)]
-            items.save_verdicts(self.db, verdicts)
+            edited = [(item.id, classify(item)) for item in updated]
+            items.save_verdicts(self.db, edited)
+            verdicts += edited
             found = (
                 (i.id, i.title, i.summary, i.body, i.published, i.attachments)
                 for i in (*saved.new, *updated)

@@ -12,7 +12,7 @@ flagged items can be larger than that.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -152,10 +152,13 @@ def save_items(
     items: Sequence[Item],
     now: datetime | None = None,
     backlog: Mapping[str, str] | None = None,
+    classify_new: Callable[[Item], Verdict] | None = None,
 ) -> SaveResult:
     """Insert new items, update edited ones (content hash changed), touch the rest.
 
-    ``backlog``: item id -> why a new item is backlog (``pipeline.news``); stored with it."""
+    ``backlog``: item id -> why a new item is backlog (``pipeline.news``); stored with it.
+    ``classify_new``: the verdict of a new item, stored in the same row as the item (one write
+    per new item, not an insert and then an update)."""
     now_s = iso(now or utcnow())
     by_id: dict[str, Item] = {}
     for item in items:  # a feed may list the same entry twice: keep the first
@@ -165,8 +168,11 @@ def save_items(
     for row in db.execute(sql, [ids_param(by_id)]):
         existing[row[0]] = (row[1], row[2])
     new: list[Item] = []
+    inserts: list[list[object]] = []
+    columns: list[str] = []
     updated: list[Item] = []
     unchanged: list[str] = []
+    classified_s = iso(utcnow())
     with transaction(db) as conn:
         for iid, item in by_id.items():
             if iid in existing and not item.body and existing[iid][1]:
@@ -188,11 +194,11 @@ def save_items(
             if iid not in existing:
                 record["first_seen"] = now_s
                 record["backlog"] = (backlog or {}).get(iid)
-                cols = ", ".join(record)
-                conn.execute(
-                    f"INSERT INTO items ({cols}) VALUES ({', '.join('?' * len(record))})",
-                    list(record.values()),
-                )
+                values: list[object] = list(record.values())
+                if classify_new is not None:
+                    values += _verdict_values(classify_new(item), classified_s)
+                inserts.append(values)
+                columns = [*record, *(_VERDICT if classify_new is not None else ())]
                 new.append(item)
             elif existing[iid][0] != item.content_hash:
                 record["updated_at"] = now_s
@@ -204,6 +210,9 @@ def save_items(
                 updated.append(item)
             else:
                 unchanged.append(iid)
+        if inserts:  # every new row has the same columns
+            marks = ", ".join("?" * len(columns))
+            conn.executemany(f"INSERT INTO items ({', '.join(columns)}) VALUES ({marks})", inserts)
         if unchanged:
             conn.execute(
                 f"UPDATE items SET last_seen = ? WHERE id IN {IDS}", [now_s, ids_param(unchanged)]
@@ -211,25 +220,30 @@ def save_items(
     return SaveResult(tuple(new), tuple(updated), len(unchanged))
 
 
+# the columns of a verdict, as ``_verdict_values`` gives them
+_VERDICT = ("flagged", "severity", "score", "topics", "verdict", "rules_version", "classified_at")
+
+
+def _verdict_values(v: Verdict, classified_at: str | None) -> list[object]:
+    """The ``_VERDICT`` columns of one verdict."""
+    return [
+        int(v.flagged),
+        v.severity,
+        v.score,
+        json.dumps(list(v.topics), ensure_ascii=False),
+        v.to_json(),
+        v.rules_version,
+        classified_at,
+    ]
+
+
 def save_verdicts(db: sqlite_utils.Database, verdicts: Iterable[tuple[str, Verdict]]) -> None:
     now_s = iso(utcnow())
+    sets = ", ".join(f"{column} = ?" for column in _VERDICT)
     with transaction(db) as conn:
         conn.executemany(
-            "UPDATE items SET flagged = ?, severity = ?, score = ?, topics = ?, verdict = ?,"
-            " rules_version = ?, classified_at = ? WHERE id = ?",
-            [
-                (
-                    int(v.flagged),
-                    v.severity,
-                    v.score,
-                    json.dumps(list(v.topics), ensure_ascii=False),
-                    v.to_json(),
-                    v.rules_version,
-                    now_s,
-                    iid,
-                )
-                for iid, v in verdicts
-            ],
+            f"UPDATE items SET {sets} WHERE id = ?",
+            [[*_verdict_values(v, now_s), iid] for iid, v in verdicts],
         )
 
 
