@@ -86,6 +86,29 @@ def test_verdicts_round_trip_and_flagged_filter(tmp_path: Path) -> None:
     assert flagged[0].to_export()["doc_numbers"] == ["银保监发〔2020〕9号"]
 
 
+def test_a_new_items_verdict_is_written_with_its_row(tmp_path: Path) -> None:
+    """New items and their verdicts: one insert per row, no update pass; an edited item's
+    verdict is an update of its row, as reclassifying is."""
+    db = open_db(tmp_path / "x.db")
+    save_items(db, [item("0", "旧标题")])
+    written: list[str] = []
+    db.conn.set_trace_callback(written.append)
+    v = Verdict(flagged=True, severity="medium", score=2.0, topics=("credit",), rules_version="r2")
+    saved = save_items(
+        db,
+        [item("0", "新标题"), item("1", "A"), item("2", "B")],
+        classify_new=lambda i: v,
+    )
+    db.conn.set_trace_callback(None)
+    assert [i.guid for i in saved.new] == ["1", "2"] and [i.guid for i in saved.updated] == ["0"]
+    inserts = [s for s in written if s.startswith("INSERT INTO items ")]
+    assert len(inserts) == 2 and all("verdict" in s for s in inserts)
+    assert not [s for s in written if s.startswith("UPDATE items SET flagged")]
+    stored = {s.guid: s for s in iter_items(db)}
+    assert stored["1"].verdict == v and stored["2"].verdict == v and stored["2"].flagged
+    assert stored["0"].verdict is None  # the caller classifies edits (``save_verdicts``)
+
+
 def test_search_chinese_trigram_and_short_terms(tmp_path: Path) -> None:
     db = open_db(tmp_path / "x.db")
     save_items(db, [item("1", "关于暂停借呗新增授信的公告"), item("2", "LPR 下调")])
