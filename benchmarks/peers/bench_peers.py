@@ -24,6 +24,10 @@ lendwatch and the script run with this script's Python: run it with the Python o
 benchmarks/peers/bench_peers.py``) to measure what a user runs; the development venv adds an
 editable install's import hooks and trio (selenium's, imported by httpcore when present).
 
+The feed server shares the cores with the tool: each cold run's line of "busy" adds the server's
+CPU (``/proc``) to the tool's over wall time x cores; near 100% the machine was saturated and a
+tool's wall time can only fall with its CPU.
+
 Prints the table and lendwatch's ratio to each peer, then the scale envelope derived from
 lendwatch's figures; ``--scale N`` adds a cold ``lendwatch run`` of N feeds. Prints figures only;
 nothing is asserted.
@@ -58,6 +62,21 @@ class Run:
     cpu: float
     rss_mb: float
     code: int
+    server_cpu: float = 0.0  # the feed server's CPU during the run: it shares the cores
+
+
+SERVER: list[int] = []  # the feed server's pid, while one runs
+
+
+def server_cpu() -> float:
+    """CPU seconds the feed server (a process of its own) has used so far; 0 without /proc."""
+    if not SERVER:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{SERVER[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -72,16 +91,19 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Ru
     # stderr to a file, not a pipe: a tool that logs more than a pipe holds (lendwatch logs a
     # line per source) would block on it while this waits for it to exit
     with tempfile.TemporaryFile() as log:
+        served = server_cpu()
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        served = server_cpu() - served
         log.seek(0)
         err = log.read().decode(errors="replace")
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{err[-2000:]}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, cpu, usage.ru_maxrss / 1024, proc.returncode, served)
 
 
 def urls_of(feeds: int, hosts: int, port: int) -> list[str]:
@@ -145,6 +167,20 @@ def table(tools: list[Tool]) -> None:
         )
 
 
+def busy(tools: list[Tool]) -> None:
+    """How much of the machine each cold run had: the tool's CPU plus the feed server's, over
+    the wall time and the cores. Near 1.0 the cores were saturated, and wall time can only
+    fall with CPU."""
+    cores = os.cpu_count() or 1
+    for t in tools:
+        run = t.cold
+        share = (run.cpu + run.server_cpu) / (run.wall * cores)
+        print(
+            f"{t.name.split(' (')[0].strip('*')} cold: its CPU {run.cpu:.2f} s + the feed server's"
+            f" {run.server_cpu:.2f} s over {run.wall:.2f} s x {cores} cores = {share:.0%} busy"
+        )
+
+
 def peak(tool: Tool) -> float:
     return max(tool.cold.rss_mb, tool.warm.rss_mb)
 
@@ -174,6 +210,7 @@ def main() -> None:
         f" {args.hosts} loopback hosts, {os.cpu_count()} CPUs"
     )
     server, port = start_server(args.feeds, args.latency, args.hosts)
+    SERVER[:] = [server.pid]
     urls = urls_of(args.feeds, args.hosts, port)
     try:
         tools = [
@@ -196,9 +233,11 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=10)
     table(tools)
+    busy(tools)
     envelope(tools[0], args.feeds)
     if args.scale:
         server, port = start_server(args.scale, args.latency, args.hosts)
+        SERVER[:] = [server.pid]
         try:
             with tempfile.TemporaryDirectory(prefix="peers-scale-") as tmp:
                 big = lendwatch(Path(tmp), args.scale, args.hosts, port)()
@@ -207,7 +246,8 @@ def main() -> None:
             server.wait(timeout=10)
         print(
             f"lendwatch, {args.scale} feeds x 30 items cold: wall {big.wall:.2f} s,"
-            f" CPU {big.cpu:.2f} s, peak RSS {big.rss_mb:.0f} MB"
+            f" CPU {big.cpu:.2f} s (the feed server's: {big.server_cpu:.2f} s),"
+            f" peak RSS {big.rss_mb:.0f} MB"
         )
 
 
