@@ -26,7 +26,6 @@ What lendwatch takes from an entry, and where it deliberately differs from feedp
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 import re
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import LayoutChangedError
-from pipeline.fetch import doctype
+from pipeline.fetch import doctype, feedfast
 from pipeline.fetch.builder import Builder
 from pipeline.fetch.items import COMMON_OPTIONS, common_problems
 from pipeline.fetch.kind import Document, Kind, Page
@@ -53,7 +52,6 @@ _DEPTH = 8
 _BASE = _BASE_ROOT + "/" + "".join(f"~{n}/" for n in range(_DEPTH))
 _HEADERS = {"content-type": "application/xml; charset=utf-8", "content-location": _BASE}
 # Values some CMSs put in <guid> for every entry: not an identity.
-_MEMO = 4096  # URL pairs feedparser resolved, remembered (see _feedparser)
 _PLACEHOLDER_GUIDS = frozenset({"0", "-1", "-", "null", "none", "nil", "undefined", "n/a", "guid"})
 
 
@@ -78,23 +76,13 @@ def trustworthy_guid(guid: str) -> bool:
 
 
 def _feedparser() -> Any:
-    """feedparser, imported on first use (commands that never parse a feed skip it), with its
-    per-element URL resolution memoised.
-
-    feedparser tracks ``xml:base`` on every element: each start tag joins the current base with
-    itself (``make_safe_absolute_uri``, ``_urljoin``), which was a fifth of the parse time of a
-    30-entry feed (benchmarks/bench_stages.py). Both are pure functions of their string
-    arguments, so a bounded memo in front of them (in ``feedparser.mixin``, the module that
-    calls them per element) changes no result; ``tests/test_fetch_parse.py`` compares."""
+    """feedparser, imported on first use (commands that never parse a feed skip it), with the
+    fast paths of ``feedfast`` installed (each gives exactly what it stands in for)."""
     import feedparser
     import feedparser.mixin as mixin
+    import feedparser.util as util
 
-    if not getattr(mixin, "_lendwatch_memo", False):
-        mixin._urljoin = functools.lru_cache(maxsize=_MEMO)(mixin._urljoin)
-        mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=_MEMO)(
-            mixin.make_safe_absolute_uri
-        )
-        mixin._lendwatch_memo = True
+    feedfast.install(mixin, util)
     return feedparser
 
 
