@@ -19,12 +19,16 @@ without them and compares everything). What each one saves was measured on 30-en
   ``copy.deepcopy``. A ``FeedParserDict`` whose keys are no aliases and whose values are all
   strings, numbers or None is copied as it is (a deep copy of immutable values is a shallow
   one); anything else still goes to ``copy.deepcopy``.
+
+The lookups and the copies together took the parse stage from 256–266 to 201–203 µs an entry
+(2026-12-04, 200 feeds of 30 entries).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import threading
 from typing import Any
 
 MEMO = 4096  # URL pairs feedparser resolved, remembered
@@ -35,12 +39,17 @@ _SCALARS = (str, int, bool, float, type(None))
 # what each fast path stands in for, by where it lives: ``mixin.<name>`` or
 # ``FeedParserDict.<name>`` (the tests put these back to compare)
 REPLACED: dict[str, Any] = {}
+_INSTALLING = threading.Lock()  # parse threads may start at once: one installs, once
 
 
 def install(mixin: Any, util: Any) -> None:
     """Install the fast paths into ``feedparser.mixin`` and ``feedparser.util`` (once)."""
-    if REPLACED:
-        return
+    with _INSTALLING:
+        if not REPLACED:
+            _install(mixin, util)
+
+
+def _install(mixin: Any, util: Any) -> None:
     REPLACED.update(
         {
             "mixin._urljoin": mixin._urljoin,
