@@ -1,7 +1,7 @@
 """lendwatch next to its peers on the same feeds, in one run.
 
     .venv/bin/python benchmarks/peers/bench_peers.py [--feeds 200] [--latency 0.15] [--hosts 20]
-        [--urlwatch /tmp/urlwatch-venv/bin/urlwatch] [--scale 1000]
+        [--urlwatch /tmp/urlwatch-venv/bin/urlwatch] [--scale 1000] [--repeat 5]
 
 One loopback feed server (``benchmarks/fetch_feeds.py``: ``--feeds`` RSS feeds of 30 items,
 ``--latency`` per response, spread over 127.0.0.1 … 127.0.0.H, ETag and 304 support) serves
@@ -29,14 +29,16 @@ CPU (``/proc``) to the tool's over wall time x cores; near 100% the machine was 
 tool's wall time can only fall with its CPU.
 
 Prints the table and lendwatch's ratio to each peer, then the scale envelope derived from
-lendwatch's figures; ``--scale N`` adds a cold ``lendwatch run`` of N feeds. Prints figures only;
-nothing is asserted.
+lendwatch's figures. ``--repeat N`` runs N rounds of all the tools (each round's tools side by
+side) and prints every round's figures, then the table of each figure's median; ``--scale N``
+adds a cold ``lendwatch run`` of N feeds. Prints figures only; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -167,6 +169,38 @@ def table(tools: list[Tool]) -> None:
         )
 
 
+def medians(rounds: list[list[Tool]]) -> list[Tool]:
+    """Each tool's median run (field by field) over the rounds."""
+
+    def middle(runs: list[Run]) -> Run:
+        return Run(
+            statistics.median(r.wall for r in runs),
+            statistics.median(r.cpu for r in runs),
+            statistics.median(r.rss_mb for r in runs),
+            0,
+            statistics.median(r.server_cpu for r in runs),
+        )
+
+    return [
+        Tool(
+            same[0].name,
+            middle([t.cold for t in same]),
+            middle([t.warm for t in same]),
+        )
+        for same in zip(*rounds, strict=True)
+    ]
+
+
+def spread(rounds: list[list[Tool]]) -> None:
+    """Every round's cold and warm figures, a line per tool and round."""
+    for n, tools in enumerate(rounds, 1):
+        for t in tools:
+            print(
+                f"round {n} {t.name.split(' (')[0].strip('*')}: cold {t.cold.wall:.2f} s /"
+                f" {t.cold.cpu:.2f} s CPU, warm {t.warm.wall:.2f} s / {t.warm.cpu:.2f} s CPU"
+            )
+
+
 def busy(tools: list[Tool]) -> None:
     """How much of the machine each cold run had: the tool's CPU plus the feed server's, over
     the wall time and the cores. Near 1.0 the cores were saturated, and wall time can only
@@ -204,6 +238,7 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=20)
     ap.add_argument("--urlwatch", help="the urlwatch command (a venv of its own)")
     ap.add_argument("--scale", type=int, help="also a cold lendwatch run of this many feeds")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of all tools; medians printed")
     args = ap.parse_args()
     print(
         f"{args.feeds} feeds x 30 items, {args.latency * 1000:.0f} ms latency,"
@@ -212,26 +247,33 @@ def main() -> None:
     server, port = start_server(args.feeds, args.latency, args.hosts)
     SERVER[:] = [server.pid]
     urls = urls_of(args.feeds, args.hosts, port)
+    rounds: list[list[Tool]] = []
     try:
-        tools = [
-            cold_and_warm("**lendwatch**", lambda f: lendwatch(f, args.feeds, args.hosts, port))
-        ]
-        if args.urlwatch:
+        for _ in range(args.repeat):  # the tools side by side in every round
+            tools = [
+                cold_and_warm("**lendwatch**", lambda f: lendwatch(f, args.feeds, args.hosts, port))
+            ]
+            if args.urlwatch:
+                tools.append(
+                    cold_and_warm(
+                        "urlwatch 2.x (10 threads, diff only, no item parsing)",
+                        lambda f: urlwatch(f, args.urlwatch or "", urls),
+                    )
+                )
             tools.append(
                 cold_and_warm(
-                    "urlwatch 2.x (10 threads, diff only, no item parsing)",
-                    lambda f: urlwatch(f, args.urlwatch or "", urls),
+                    "an httpx + feedparser asyncio script (16 in flight)",
+                    lambda f: asyncio_script(f, urls),
                 )
             )
-        tools.append(
-            cold_and_warm(
-                "an httpx + feedparser asyncio script (16 in flight)",
-                lambda f: asyncio_script(f, urls),
-            )
-        )
+            rounds.append(tools)
     finally:
         server.terminate()
         server.wait(timeout=10)
+    tools = medians(rounds)
+    if args.repeat > 1:
+        spread(rounds)
+        print(f"medians of {args.repeat} rounds:")
     table(tools)
     busy(tools)
     envelope(tools[0], args.feeds)
