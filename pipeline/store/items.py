@@ -198,7 +198,8 @@ def save_items(
                 if classify_new is not None:
                     values += _verdict_values(classify_new(item), classified_s)
                 inserts.append(values)
-                columns = [*record, *(_VERDICT if classify_new is not None else ())]
+                if not columns:  # every new row has the same columns
+                    columns = [*record, *(_VERDICT if classify_new is not None else ())]
                 new.append(item)
             elif existing[iid][0] != item.content_hash:
                 record["updated_at"] = now_s
@@ -210,7 +211,7 @@ def save_items(
                 updated.append(item)
             else:
                 unchanged.append(iid)
-        if inserts:  # every new row has the same columns
+        if inserts:
             marks = ", ".join("?" * len(columns))
             conn.executemany(f"INSERT INTO items ({', '.join(columns)}) VALUES ({marks})", inserts)
         if unchanged:
